@@ -1,0 +1,49 @@
+# ecomlab — two commands do all the set-up on a fresh machine:
+#   make lab    create .venv, install the workbook, open JupyterLab on notebooks/ (embedded stores)
+#   make test   create/reuse .venv and run lint, types, unit, integration, real-backend and nbval
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+PYTEST_ARGS ?=
+
+.PHONY: lab test lint types unit notebooks nbval bench clean env
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) --ip=127.0.0.1 \
+	    $(if $(CI),--no-browser,)
+
+lint: $(STAMP)
+	$(BIN)/ruff check ecomlab tests benchmarks
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+nbval: $(STAMP)
+	$(BIN)/pytest --nbval notebooks --sanitize-with notebooks/sanitize.cfg -p no:randomly \
+	    $(PYTEST_ARGS)
+
+test: lint types unit nbval
+
+# Re-execute every notebook in place from a clean kernel (commit the result).
+notebooks: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=600 notebooks/*.ipynb
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

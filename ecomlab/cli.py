@@ -1,0 +1,185 @@
+"""The ``ecomlab`` command: the workbook's experiments, headless.
+
+Thin by design: parse, call the package, print. Every subcommand that produces results takes
+``--json`` and then prints exactly one JSON object on stdout. User mistakes print one line on
+stderr (``ecomlab: error: ...``) and exit with status 2, never a traceback.
+
+Topics add themselves to ``ecomlab run`` and ``ecomlab simulate`` by listing a module in
+:data:`TOPIC_COMMANDS`; that module defines ``register(run, simulate)`` which adds sub-parsers
+whose ``func(args) -> dict`` returns the JSON object to print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from ecomlab.errors import EcomlabError
+
+__all__ = ["TOPIC_COMMANDS", "build_parser", "main"]
+
+#: modules that register ``run`` / ``simulate`` subcommands (see the module docstring)
+TOPIC_COMMANDS: tuple[str, ...] = ()
+
+Handler = Callable[[argparse.Namespace], dict[str, Any]]
+
+
+class UsageError(Exception):
+    """A command-line mistake detected by argparse."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that reports mistakes in one line (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """Add ``--json`` (print one JSON object) to a results-producing subcommand."""
+    parser.add_argument("--json", action="store_true",
+                        help="print exactly one JSON object on stdout")
+
+
+def add_seed_flag(parser: argparse.ArgumentParser, default: int = 42) -> None:
+    """Add ``--seed`` (a non-negative integer)."""
+    parser.add_argument("--seed", type=_seed, default=default,
+                        help=f"random seed (default {default})")
+
+
+def _cmd_stores(args: argparse.Namespace) -> dict[str, Any]:
+    from ecomlab.stores import describe_stores
+
+    return describe_stores(check=not args.no_check)
+
+
+def _cmd_generate_catalog(args: argparse.Namespace) -> dict[str, Any]:
+    from ecomlab.datagen import generate_catalog, write_catalog
+    from ecomlab.measure import timed
+
+    with timed() as sw:
+        catalog = generate_catalog(args.products, seed=args.seed, progress=not args.json)
+    gen_s = sw.elapsed_s
+    with timed() as sw:
+        files = write_catalog(catalog, args.out, args.format)
+    return {
+        "label": "measured",
+        "products": len(catalog),
+        "categories": len(catalog.categories),
+        "brands": len(catalog.brands),
+        "attributes": len(catalog.attributes),
+        "seed": args.seed,
+        "format": args.format,
+        "files": [str(f) for f in files],
+        "generate_s": round(gen_s, 3),
+        "write_s": round(sw.elapsed_s, 3),
+    }
+
+
+def build_parser() -> Parser:
+    """The full parser, with every topic's subcommands registered."""
+    parser = Parser(prog="ecomlab", description=(
+        "Run the ecomlab workbook's experiments headless. Stores are embedded unless an "
+        "ECOMLAB_*_URL variable names a server."))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    p = sub.add_parser("stores", help="which backend serves each kind of store",
+                       description="Show the backend of each kind of store (sql, pg, kv, "
+                                   "documents, broker); real servers are pinged (3 s timeout).")
+    add_json_flag(p)
+    p.add_argument("--no-check", action="store_true",
+                   help="do not connect to configured servers")
+    p.set_defaults(func=_cmd_stores)
+
+    p = sub.add_parser("generate", help="write generated data sets",
+                       description="Write seeded data sets to files.")
+    gen = p.add_subparsers(dest="dataset", metavar="DATASET", parser_class=Parser)
+    gen.required = True
+    g = gen.add_parser("catalog", help="a product catalog (categories, brands, products, "
+                                       "attributes)",
+                       description="Generate a catalog and write its four tables.")
+    g.add_argument("--products", type=_positive_int, default=1000,
+                   help="number of products (default 1000)")
+    add_seed_flag(g)
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--format", choices=("parquet", "jsonl"), default="parquet",
+                   help="file format (default parquet)")
+    add_json_flag(g)
+    g.set_defaults(func=_cmd_generate_catalog)
+
+    run = sub.add_parser("run", help="run a topic's experiment against real or embedded stores "
+                                     "(measured)",
+                         description="Run a topic's experiment (label: measured).")
+    run_sub = run.add_subparsers(dest="topic", metavar="TOPIC", parser_class=Parser)
+    run_sub.required = True
+    simulate = sub.add_parser("simulate", help="run a discrete-event or cache model "
+                                               "(simulated)",
+                              description="Run a model in virtual time (label: simulated).")
+    sim_sub = simulate.add_subparsers(dest="model", metavar="MODEL", parser_class=Parser)
+    sim_sub.required = True
+    for module in TOPIC_COMMANDS:
+        importlib.import_module(module).register(run_sub, sim_sub)
+    return parser
+
+
+def _print_human(data: dict[str, Any], indent: int = 0) -> None:
+    pad = "  " * indent
+    for key, value in data.items():
+        if isinstance(value, dict):
+            print(f"{pad}{key}:")
+            _print_human(value, indent + 1)
+        elif isinstance(value, list) and len(value) > 8:
+            print(f"{pad}{key}: [{len(value)} items]")
+        else:
+            print(f"{pad}{key}: {value}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 2 user mistake, 1 unexpected failure)."""
+    try:
+        args = build_parser().parse_args(argv)
+        func: Handler = args.func
+        data = func(args)
+    except UsageError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return 2
+    except EcomlabError as exc:
+        print(f"ecomlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ecomlab: interrupted", file=sys.stderr)
+        return 130
+    if getattr(args, "json", False):
+        print(json.dumps(data, sort_keys=True, default=str))
+    else:
+        _print_human(data)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

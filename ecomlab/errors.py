@@ -1,0 +1,57 @@
+"""The exceptions ecomlab raises.
+
+Every error a user can cause is an :class:`EcomlabError`; its message names the bad value
+(``repr``) and, where there is a closed set, the valid choices. The command line prints the
+message on one line and exits with status 2.
+
+::
+
+    EcomlabError
+    ├── InvalidInput (also ValueError)     a parameter, flag or record is out of range or unknown
+    ├── ConfigError                        a URL or ECOMLAB_* setting cannot be understood
+    ├── BackendUnavailable                 a server did not answer within its connect timeout
+    └── UnsupportedOperation               the chosen backend cannot do this honestly
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "BackendUnavailable",
+    "ConfigError",
+    "EcomlabError",
+    "InvalidInput",
+    "UnsupportedOperation",
+    "choices_text",
+]
+
+
+class EcomlabError(Exception):
+    """Base of every error ecomlab raises on purpose."""
+
+
+class InvalidInput(EcomlabError, ValueError):
+    """A parameter, flag value or record is out of range, malformed or unknown."""
+
+
+class ConfigError(EcomlabError):
+    """A setting (an argument or an ECOMLAB_* variable) cannot be understood."""
+
+
+class BackendUnavailable(EcomlabError):
+    """A configured server could not be reached within its connect timeout."""
+
+
+class UnsupportedOperation(EcomlabError):
+    """The selected backend cannot perform this operation faithfully, so ecomlab refuses."""
+
+
+def choices_text(choices: Iterable[object]) -> str:
+    """Render valid choices for an error message: ``'a', 'b' or 'c'``."""
+    items = [repr(c) for c in choices]
+    if not items:
+        return "(none)"
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " or " + items[-1]

