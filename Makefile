@@ -32,7 +32,7 @@ unit: $(STAMP)
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
 nbval: $(STAMP)
-	$(BIN)/pytest --nbval notebooks --sanitize-with notebooks/sanitize.cfg -p no:randomly \
+	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly \
 	    $(PYTEST_ARGS)
 
 test: lint types unit nbval

@@ -1,0 +1,107 @@
+"""Tables and figures for the welcome notebook: the shared catalog, skew, and the topic map."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecomlab import validate
+from ecomlab.datagen import Catalog, generate_catalog, zipf_popularity
+from ecomlab.measure import Result, timed
+
+__all__ = ["TOPICS", "catalog_sunburst", "skew_figure", "skew_table",
+           "time_catalog_generation", "topic_map"]
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+
+#: number, notebook stem, title, headless command
+TOPICS: tuple[tuple[str, str, str, str], ...] = (
+    ("00", "00_welcome", "Welcome: how the workbook measures", "ecomlab stores"),
+    ("01", "01_inventory_consistency", "Inventory: strong vs eventual consistency",
+     "ecomlab run inventory"),
+    ("02", "02_catalog_sql_vs_documents", "Catalog: relational vs document model",
+     "ecomlab run catalog"),
+    ("03", "03_sync_vs_async", "Order processing: synchronous vs asynchronous",
+     "ecomlab run processing / simulate queue"),
+    ("04", "04_queues_vs_direct_calls", "Messaging: message queue vs direct calls",
+     "ecomlab run messaging"),
+    ("05", "05_monolith_vs_microservices", "Services: monolith vs microservices", ""),
+    ("06", "06_caching_strategies", "Caching: cache-aside vs write-through",
+     "ecomlab run caching / simulate cache"),
+    ("07", "07_search", "Search: search engine vs database full-text", ""),
+    ("08", "08_decision_framework", "Decision framework", ""),
+)
+
+
+def topic_map(notebook_dir: Path = NOTEBOOK_DIR) -> pd.DataFrame:
+    """One row per topic: its notebook, whether it is in this workbook, and its command."""
+    rows = []
+    for number, stem, title, command in TOPICS:
+        present = (notebook_dir / f"{stem}.ipynb").exists()
+        rows.append({"topic": number, "title": title, "notebook": f"{stem}.ipynb",
+                     "status": "available" if present else "planned",
+                     "command": command if present else ""})
+    return pd.DataFrame(rows).set_index("topic")
+
+
+def catalog_sunburst(catalog: Catalog) -> Any:
+    """A sunburst of products per department / group / leaf category."""
+    import plotly.express as px
+
+    cats = catalog.categories.set_index("id")["path"]
+    paths = catalog.products["category_id"].map(cats).str.split("/", expand=True)
+    paths.columns = ["department", "group", "category"]
+    counts = paths.value_counts().rename("products").reset_index()
+    fig = px.sunburst(counts, path=["department", "group", "category"], values="products",
+                      title=f"{len(catalog):,} generated products by category (seed "
+                            f"{catalog.seed})")
+    fig.update_layout(margin={"t": 50, "l": 0, "r": 0, "b": 0}, height=480)
+    return fig
+
+
+def skew_table(products: int = 10_000, alphas: Sequence[float] = (0.0, 0.6, 0.9, 1.2),
+               heads: Sequence[float] = (0.01, 0.1)) -> pd.DataFrame:
+    """Share of requests (%) that the most popular ``heads`` fractions of products receive."""
+    products = validate.integer("products", products, minimum=10)
+    rows = []
+    for alpha in alphas:
+        cdf = np.cumsum(zipf_popularity(products, alpha))
+        row: dict[str, float] = {"alpha": alpha}
+        for h in heads:
+            k = max(1, int(round(products * validate.probability("head", h))))
+            row[f"top {h:.0%} of products (% of requests)"] = round(100 * float(cdf[k - 1]), 1)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("alpha")
+
+
+def skew_figure(products: int = 10_000, alphas: Sequence[float] = (0.6, 0.9, 1.2)) -> Any:
+    """Cumulative share of requests vs share of products (log x), one curve per alpha."""
+    import plotly.graph_objects as go
+
+    products = validate.integer("products", products, minimum=10)
+    ks = np.unique(np.geomspace(1, products, 60).astype(int))
+    fig = go.Figure()
+    for alpha in alphas:
+        cdf = np.cumsum(zipf_popularity(products, alpha))
+        fig.add_trace(go.Scatter(x=(100 * ks / products).round(4),
+                                 y=(100 * cdf[ks - 1]).round(2), mode="lines",
+                                 name=f"α = {alpha}"))
+    fig.update_layout(title=f"Zipf popularity over {products:,} products (exact)",
+                      xaxis={"title": "most popular products (% of catalog)", "type": "log"},
+                      yaxis={"title": "share of requests (%)", "range": [0, 100]}, height=400)
+    return fig
+
+
+def time_catalog_generation(products: int = 100_000, seed: int = 42) -> Result:
+    """Measure how long generating a catalog of ``products`` takes on this machine."""
+    with timed() as sw:
+        catalog = generate_catalog(products, seed=seed)
+    seconds = sw.elapsed_s
+    return Result("generate_catalog", "measured", seed, {"products": products},
+                  {"seconds": round(seconds, 3),
+                   "products_per_s": round(len(catalog) / seconds),
+                   "attributes": len(catalog.attributes)})
