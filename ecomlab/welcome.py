@@ -72,7 +72,7 @@ def skew_table(products: int = 10_000, alphas: Sequence[float] = (0.0, 0.6, 0.9,
         cdf = np.cumsum(zipf_popularity(products, alpha))
         row: dict[str, float] = {"alpha": alpha}
         for h in heads:
-            k = max(1, int(round(products * validate.probability("head", h))))
+            k = max(1, round(products * validate.probability("head", h)))
             row[f"top {h:.0%} of products (% of requests)"] = round(100 * float(cdf[k - 1]), 1)
         rows.append(row)
     return pd.DataFrame(rows).set_index("alpha")
