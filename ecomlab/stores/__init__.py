@@ -21,15 +21,37 @@ from __future__ import annotations
 from ecomlab.config import KINDS, Settings, redact
 from ecomlab.config import settings as read_settings
 from ecomlab.errors import BackendUnavailable
+from ecomlab.stores.broker import (
+    Broker,
+    ConsumerCrash,
+    Delivery,
+    InProcessBroker,
+    Message,
+    QueueSpec,
+    QueueStats,
+    RabbitBroker,
+    WorkerPool,
+    broker_store,
+)
 from ecomlab.stores.documents import DocumentStore, document_store
 from ecomlab.stores.kv import KvStore, kv_store
 from ecomlab.stores.sql import SQL_BACKENDS, SqlStore, embedded_postgres_url, sql_store
 
 __all__ = [
     "SQL_BACKENDS",
+    "Broker",
+    "ConsumerCrash",
+    "Delivery",
     "DocumentStore",
+    "InProcessBroker",
     "KvStore",
+    "Message",
+    "QueueSpec",
+    "QueueStats",
+    "RabbitBroker",
     "SqlStore",
+    "WorkerPool",
+    "broker_store",
     "describe_stores",
     "document_store",
     "embedded_postgres_url",
