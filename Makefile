@@ -18,9 +18,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
+# JupyterLab refuses root unless told; browsers only open where there is a display.
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,) \
+             $(if $(or $(CI),$(if $(DISPLAY),,1)),--no-browser,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) --ip=127.0.0.1 \
-	    $(if $(CI),--no-browser,)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) --ip=127.0.0.1 $(LAB_FLAGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ecomlab tests benchmarks
