@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -58,7 +59,8 @@ def explorer(controls: Mapping[str, Any], run: Callable[..., Any], *,
             try:
                 shown = run(**values)
             except EcomlabError as exc:
-                display(HTML(f'<b style="color:#b00">{type(exc).__name__}: {exc}</b>'))
+                message = html.escape(f"{type(exc).__name__}: {exc}")
+                display(HTML(f'<b style="color:#b00">{message}</b>'))
                 return
             for item in shown if isinstance(shown, tuple) else (shown,):
                 if item is None:

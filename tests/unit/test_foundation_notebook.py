@@ -1,0 +1,52 @@
+"""The notebook helpers: setup reports the stores; explorer shows user errors as one line."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+import pandas as pd
+import pytest
+
+from ecomlab.errors import InvalidInput
+from ecomlab.notebook import explorer, setup
+
+
+def test_setup_selects_the_mimetype_renderer_and_lists_every_store(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import plotly.io as pio
+
+    for var in ("ECOMLAB_SQL_URL", "ECOMLAB_PG_URL", "ECOMLAB_REDIS_URL", "ECOMLAB_MONGO_URL",
+                "ECOMLAB_AMQP_URL"):
+        monkeypatch.delenv(var, raising=False)
+    table = setup()
+    assert pio.renderers.default == "plotly_mimetype"
+    assert list(table.index) == ["sql", "pg", "kv", "documents", "broker"]
+    assert table["embedded"].all()
+
+
+def test_explorer_runs_with_the_control_values_and_shows_errors_without_a_traceback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.display
+
+    shown: list[object] = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    calls: list[dict[str, object]] = []
+
+    def run(buyers: int, strategy: str) -> pd.DataFrame:
+        calls.append({"buyers": buyers, "strategy": strategy})
+        if buyers < 1:
+            raise InvalidInput(f"buyers must be >= 1, got {buyers!r}")
+        return pd.DataFrame({"buyers": [buyers]})
+
+    buyers = w.IntSlider(value=4, min=0, max=8)
+    box = explorer({"buyers": buyers, "strategy": w.Dropdown(options=["a", "b"], value="b")},
+                   run, title="demo")
+    assert isinstance(box, w.VBox)
+    assert calls == [{"buyers": 4, "strategy": "b"}]
+    buyers.value = 0
+    button = next(c for c in box.children if isinstance(c, w.Button))
+    button.click()
+    assert isinstance(shown[0], pd.DataFrame)
+    message = shown[-1].data  # type: ignore[attr-defined]
+    assert "InvalidInput: buyers must be &gt;= 1, got 0" in message
+    assert "Traceback" not in message
+    assert calls[-1] == {"buyers": 0, "strategy": "b"}
