@@ -254,15 +254,17 @@ def _brands() -> pd.DataFrame:
 
 
 def _uuids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` random version-4 UUID strings, built without a Python loop."""
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    hexed = raw.view("S16").ravel()
-    out = np.empty(n, dtype=object)
-    for i, b in enumerate(hexed):
-        h = b.ljust(16, b"\0").hex()
-        out[i] = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-    return out
+    hexed = np.frombuffer(raw.tobytes().hex().encode("ascii"), dtype=np.uint8).reshape(n, 32)
+    out = np.full((n, 36), ord("-"), dtype=np.uint8)
+    for src, dst in ((slice(0, 8), slice(0, 8)), (slice(8, 12), slice(9, 13)),
+                     (slice(12, 16), slice(14, 18)), (slice(16, 20), slice(19, 23)),
+                     (slice(20, 32), slice(24, 36))):
+        out[:, dst] = hexed[:, src]
+    return out.view("S36").ravel().astype(str)
 
 
 def generate_catalog(products: int = 1000, seed: int = 0, *, progress: bool = False) -> Catalog:

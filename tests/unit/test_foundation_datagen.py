@@ -130,3 +130,4 @@ def test_the_committed_sample_is_the_seeded_generator_output() -> None:
     assert sample.seed == 42 and len(sample) == 200
     assert list(sample.products["sku"]) == list(fresh.products["sku"])
     assert list(sample.products["title"]) == list(fresh.products["title"])
+    assert list(sample.products["uuid"]) == list(fresh.products["uuid"])
