@@ -1,0 +1,39 @@
+"""Topic 04 — message queue vs direct calls: what is lost or duplicated when services fail.
+
+* :mod:`~ecomlab.messaging.services` — payment, inventory and email with injected faults.
+* :mod:`~ecomlab.messaging.flows` — the seed's direct-call orchestration (with compensation)
+  and the idempotent queue consumer (a processed-message ledger).
+* :mod:`~ecomlab.messaging.experiment` — :func:`run_messaging` and the tables built on it.
+* :mod:`~ecomlab.messaging.plots`, :mod:`~ecomlab.messaging.claims`,
+  :mod:`~ecomlab.messaging.widget` — what notebook 04 shows.
+"""
+
+from __future__ import annotations
+
+from ecomlab.messaging.experiment import (
+    MODES,
+    MessagingParams,
+    cascade_table,
+    outcome_frame,
+    reordered_share,
+    reordering_table,
+    run_messaging,
+    sweep_failure_rates,
+)
+from ecomlab.messaging.flows import OrderConsumer, ProcessedLedger, place_order_directly
+from ecomlab.messaging.services import make_services
+
+__all__ = [
+    "MODES",
+    "MessagingParams",
+    "OrderConsumer",
+    "ProcessedLedger",
+    "cascade_table",
+    "make_services",
+    "outcome_frame",
+    "place_order_directly",
+    "reordered_share",
+    "reordering_table",
+    "run_messaging",
+    "sweep_failure_rates",
+]
