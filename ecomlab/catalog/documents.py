@@ -151,6 +151,7 @@ def _price_query(lo: float | None, hi: float | None) -> dict[str, Any]:
     return {"pricing.base_price": bounds} if bounds else {}
 
 
+# copied per query: mongomock edits the projection it is given (unsafe across threads)
 _VIEW_FIELDS = {"sku": 1, "title": 1, "brand.name": 1, "category.name": 1, "category.path": 1,
                 "pricing.base_price": 1, "inventory.available": 1, "attributes": 1}
 
@@ -170,7 +171,7 @@ def doc_listing(store: DocumentStore, flt: ProductFilter) -> list[ProductView]:
     if flt.category is not None:
         query.update(prefix_query(flt.category))
     query.update(_price_query(flt.min_price, flt.max_price))
-    cursor = store.db[COLLECTION].find(query, _VIEW_FIELDS).sort(_SORT)
+    cursor = store.db[COLLECTION].find(query, dict(_VIEW_FIELDS)).sort(_SORT)
     return [_view(d) for d in cursor]
 
 
@@ -181,7 +182,7 @@ def doc_in_stock(store: DocumentStore, category_name: str, min_price: float | No
     name = text_value("category_name", category_name)
     query: dict[str, Any] = {"category.path": name, "inventory.available": {"$gt": 0}}
     query.update(_price_query(min_price, max_price))
-    cursor = store.db[COLLECTION].find(query, _VIEW_FIELDS).sort(_SORT)
+    cursor = store.db[COLLECTION].find(query, dict(_VIEW_FIELDS)).sort(_SORT)
     return [_view(d) for d in cursor]
 
 
