@@ -23,7 +23,7 @@ from ecomlab.errors import EcomlabError
 __all__ = ["TOPIC_COMMANDS", "build_parser", "main"]
 
 #: modules that register ``run`` / ``simulate`` subcommands (see the module docstring)
-TOPIC_COMMANDS: tuple[str, ...] = ("ecomlab.inventory.cli", "ecomlab.messaging.cli", "ecomlab.caching.cli", "ecomlab.catalog.cli", "ecomlab.processing.cli",)
+TOPIC_COMMANDS: tuple[str, ...] = ("ecomlab.inventory.cli", "ecomlab.messaging.cli", "ecomlab.caching.cli", "ecomlab.catalog.cli", "ecomlab.processing.cli",)  # noqa: E501
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 
