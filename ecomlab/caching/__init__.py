@@ -1,0 +1,81 @@
+"""Topic 06 — caching: cache-aside vs write-through (and write-behind), measured.
+
+* :mod:`~ecomlab.caching.services` — the product services over the relational store and Redis.
+* :mod:`~ecomlab.caching.workload` — :func:`run_caching`, the measured Zipf workload.
+* :mod:`~ecomlab.caching.race` — the cache-aside race forced step by step, and its fixes.
+* :mod:`~ecomlab.caching.outage` — behaviour while the cache is unreachable and after.
+* :mod:`~ecomlab.caching.storage` — memory held for never-read entries.
+* :mod:`~ecomlab.caching.simulate` — LRU / TTL caches and their closed forms.
+* :mod:`~ecomlab.caching.redis_lru` — Redis ``maxmemory`` + ``allkeys-lru`` vs exact LRU.
+* :mod:`~ecomlab.caching.claims`, :mod:`~ecomlab.caching.plots`, :mod:`~ecomlab.caching.widget`.
+"""
+
+from __future__ import annotations
+
+from ecomlab.caching.claims import caching_claims
+from ecomlab.caching.compare import strategies_frame, ttl_curve, warmup_frame
+from ecomlab.caching.outage import CacheSwitch, outage_table, run_outage
+from ecomlab.caching.plots import hit_ratio_figure, latency_figure, staleness_figure, ttl_figure
+from ecomlab.caching.race import race_frequency, race_table, reproduce_race
+from ecomlab.caching.redis_lru import drift_table, private_redis, redis_lru_drift
+from ecomlab.caching.repository import Product, ProductTable
+from ecomlab.caching.services import (
+    FIXES,
+    STRATEGIES,
+    CacheAsideService,
+    NoCacheService,
+    WriteBehindService,
+    WriteThroughService,
+    make_service,
+)
+from ecomlab.caching.simulate import (
+    che_hit_ratio,
+    hit_ratio_curve,
+    simulate_cache,
+    simulate_lru,
+    simulate_ttl,
+    ttl_hit_ratio,
+)
+from ecomlab.caching.storage import storage_overhead, storage_table
+from ecomlab.caching.widget import caching_explorer, explore_caching
+from ecomlab.caching.workload import run_caching
+
+__all__ = [
+    "FIXES",
+    "STRATEGIES",
+    "CacheAsideService",
+    "CacheSwitch",
+    "NoCacheService",
+    "Product",
+    "ProductTable",
+    "WriteBehindService",
+    "WriteThroughService",
+    "caching_claims",
+    "caching_explorer",
+    "che_hit_ratio",
+    "drift_table",
+    "explore_caching",
+    "hit_ratio_curve",
+    "hit_ratio_figure",
+    "latency_figure",
+    "make_service",
+    "outage_table",
+    "private_redis",
+    "race_frequency",
+    "race_table",
+    "redis_lru_drift",
+    "reproduce_race",
+    "run_caching",
+    "run_outage",
+    "simulate_cache",
+    "simulate_lru",
+    "simulate_ttl",
+    "staleness_figure",
+    "storage_overhead",
+    "storage_table",
+    "strategies_frame",
+    "ttl_curve",
+    "ttl_figure",
+    "ttl_hit_ratio",
+    "warmup_frame",
+]

@@ -1,0 +1,129 @@
+"""The seed material's claims about cache-aside and write-through, judged by measurements.
+
+Each verdict is computed from the frames this package builds, so it changes if the figures do:
+
+* ``strategies`` — :func:`ecomlab.caching.compare.strategies_frame` (measured);
+* ``warmup`` — :func:`ecomlab.caching.compare.warmup_frame` (measured);
+* ``race`` — :func:`ecomlab.caching.race.race_table` (forced interleavings) and ``frequency`` —
+  :func:`ecomlab.caching.race.race_frequency` (measured);
+* ``outage`` — :func:`ecomlab.caching.outage.outage_table` (measured);
+* ``storage`` — :func:`ecomlab.caching.storage.storage_table` (measured).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ecomlab.measure import Claim
+
+__all__ = ["caching_claims"]
+
+TOPIC = "caching"
+
+
+def _one(df: pd.DataFrame, **where: object) -> pd.Series:
+    mask = pd.Series(True, index=df.index)
+    for col, value in where.items():
+        mask &= df[col] == value
+    rows = df[mask]
+    if len(rows) != 1:
+        raise KeyError(f"expected one row for {where!r}, found {len(rows)}")
+    return rows.iloc[0]
+
+
+def _served(text: str) -> tuple[int, int]:
+    done, total = text.split("/")
+    return int(done), int(total)
+
+
+def caching_claims(*, strategies: pd.DataFrame, warmup: pd.DataFrame, race: pd.DataFrame,
+                   frequency: pd.DataFrame, outage: pd.DataFrame,
+                   storage: pd.DataFrame) -> list[Claim]:
+    """The claims ledger for the decision summary (see the module doc for the inputs)."""
+    ca = _one(strategies, strategy="cache-aside")
+    wt = _one(strategies, strategy="write-through")
+    none = _one(strategies, strategy="none")
+    wb = _one(strategies, strategy="write-behind")
+    st_ca = _one(storage, strategy="cache-aside")
+    st_wt = _one(storage, strategy="write-through")
+    o_ca = _one(outage, strategy="cache-aside", repair=False)
+    o_ca_fix = _one(outage, strategy="cache-aside", repair=True)
+    o_wt = _one(outage, strategy="write-through", repair=False)
+    o_wt_fix = _one(outage, strategy="write-through", repair=True)
+    cold = _one(warmup, start="cold")
+    warm = _one(warmup, start="warmed")
+    forced = _one(race, fix="none", reader="fast")
+    f_none = _one(frequency, fix="none")
+    f_ver = _one(frequency, fix="versioned")
+    claims: list[Claim] = []
+
+    def add(approach: str, claim: str, kind: str, verdict: str, evidence: str,
+            conditions: str = "") -> None:
+        claims.append(Claim(TOPIC, approach, claim, kind, verdict, evidence,  # type: ignore[arg-type]
+                            conditions))
+
+    only_needed = st_ca["never_read_keys"] == 0 and st_ca["cached_keys"] < st_wt["cached_keys"]
+    add("cache-aside", "cache only what's needed", "pro",
+        "supported" if only_needed else "refuted",
+        f"measured: cache-aside held {st_ca['cached_keys']} keys, all read; write-through held "
+        f"{st_wt['cached_keys']}, {st_wt['never_read_keys']} never read",
+        "Zipf reads over the catalogue; TTL longer than the run")
+    served, reads = _served(o_ca["reads served"])
+    graceful = served == reads
+    add("cache-aside", "handles cache failures gracefully", "pro",
+        ("qualified" if o_ca["stale after recovery"] > 0 else "supported") if graceful
+        else "refuted",
+        f"measured: during the outage {served}/{reads} reads were served from the database; "
+        f"after recovery {o_ca['stale after recovery']} products were stale (failed deletes), "
+        f"{o_ca_fix['stale after recovery']} with failed deletes replayed",
+        "network partition of the cache; the cache keeps its entries")
+    miss_penalty = ca["read_p99_ms"] > 5 * ca["read_p50_ms"]
+    add("cache-aside", "cache miss penalty", "con", "supported" if miss_penalty else "qualified",
+        f"measured: read p50 {ca['read_p50_ms']:.2f} ms (hits) vs p99 {ca['read_p99_ms']:.2f} ms "
+        f"(misses pay the database: no-cache p50 {none['read_p50_ms']:.2f} ms)",
+        "modelled database latency; hit ratio " + f"{ca['hit_ratio']:.2f}")
+    stale_seen = bool(forced["stale"])
+    add("cache-aside", "potential stale data", "con", "supported" if stale_seen else "refuted",
+        f"forced race: v1 served after v2 committed; measured under load: "
+        f"{f_none['stale_reads']} stale reads (max {f_none['max_staleness_ms']:.1f} ms) vs "
+        f"{f_ver['stale_reads']} with versioned sets",
+        "one writer per product, concurrent readers; stale until TTL without a fix")
+    gain = warm["hit_ratio"] - cold["hit_ratio"]
+    add("cache-aside", "cache warming needed", "con", "supported" if gain > 0.05 else "qualified",
+        f"measured: hit ratio {cold['hit_ratio']:.2f} cold vs {warm['hit_ratio']:.2f} warmed; "
+        f"database reads {cold['db_reads']} vs {warm['db_reads']}",
+        "short run; a cold cache costs one miss per distinct product read")
+    fresh = wt["stale_reads"] == 0
+    add("write-through", "always fresh cache", "pro",
+        ("qualified" if o_wt["stale after recovery"] > 0 else "supported") if fresh
+        else "refuted",
+        f"measured: {wt['stale_reads']} stale reads with one writer per product; but "
+        f"{o_wt['stale after recovery']} stale products after a cache outage "
+        f"({o_wt_fix['stale after recovery']} with failed updates replayed)",
+        "fills use SET NX; single writer per product")
+    steadier = wt["read_p99_ms"] <= ca["read_p99_ms"] and wt["hit_ratio"] >= ca["hit_ratio"]
+    add("write-through", "predictable performance", "pro",
+        "supported" if steadier else "qualified",
+        f"measured: hit ratio {wt['hit_ratio']:.2f} vs cache-aside {ca['hit_ratio']:.2f}; read "
+        f"p99 {wt['read_p99_ms']:.2f} ms vs {ca['read_p99_ms']:.2f} ms",
+        "writes refresh instead of evicting, so hot products stay cached")
+    extra = wt["write_p50_ms"] - none["write_p50_ms"]
+    add("write-through", "write penalty", "con",
+        "supported" if extra > 0.25 * none["write_p50_ms"] else "qualified",
+        f"measured: write p50 {wt['write_p50_ms']:.2f} ms vs {none['write_p50_ms']:.2f} ms "
+        f"without a cache and {ca['write_p50_ms']:.2f} ms cache-aside; write-behind "
+        f"{wb['write_p50_ms']:.2f} ms (at the risk of {wb['lost_writes']} lost writes)",
+        "the extra SET is one cache round trip; cache-aside pays a DEL")
+    add("write-through", "cache storage overhead", "con",
+        "supported" if st_wt["never_read_keys"] > 0 else "refuted",
+        f"measured: {st_wt['never_read_bytes']} of {st_wt['cache_bytes']} bytes "
+        f"({st_wt['never_read_keys']} of {st_wt['cached_keys']} keys) never read "
+        f"({st_wt['bytes_measured_as']})",
+        "every created product is cached; Zipf reads touch the head")
+    add("write-through", "cache failure impact", "con",
+        "supported" if o_wt["stale after recovery"] > 0 else "qualified",
+        f"measured: writes acknowledged during the outage: {o_wt['writes acknowledged']}; "
+        f"{o_wt['stale after recovery']} products disagreed with the database after recovery, "
+        f"{o_wt_fix['stale after recovery']} when failed updates are replayed",
+        "without a repair log the disagreement is silent until the TTL expires")
+    return claims
