@@ -1,0 +1,386 @@
+"""Strong consistency: the three strategies that reserve stock inside one ACID transaction.
+
+* ``row-lock`` — ``SELECT ... FOR UPDATE`` each item (in product-id order, or in the order's own
+  order to show deadlocks), check, insert the order, move units from available to reserved.
+  PostgreSQL only: SQLite silently drops ``FOR UPDATE`` and DuckDB rejects it, so both refuse.
+* ``conditional-update`` — ``UPDATE ... SET available = available - q WHERE id = ? AND
+  available >= q`` and check the row count; no explicit lock; every engine.
+* ``optimistic`` — read ``(available, version)``, then ``UPDATE ... WHERE version = ?``; a row
+  count of 0 (or DuckDB's own write-conflict error) means someone else won: retry, bounded.
+
+A buyer's flow: reserve (transaction 1), charge the payment, then confirm (reserved -> sold) or,
+if the payment is declined, release (reserved -> available). Conflicts, busy databases and
+deadlocks roll the transaction back and retry with jittered exponential backoff.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import sqlalchemy as sa
+
+from ecomlab import validate
+from ecomlab.errors import InvalidInput, UnsupportedOperation, choices_text
+from ecomlab.inventory.history import OrderRecord, StockRow
+from ecomlab.inventory.model import STRONG, BuyerCrash, Line, OrderSpec, Outcome, Sku, check_lines
+from ecomlab.inventory.payments import PaymentDeclined, PaymentLedger
+from ecomlab.stores import SqlStore
+
+__all__ = [
+    "LOCK_ORDERS",
+    "InventoryTables",
+    "RelationalInventory",
+    "RetriesExhausted",
+    "classify_db_error",
+    "transaction",
+]
+
+LOCK_ORDERS: tuple[str, ...] = ("sorted", "unordered")
+T = TypeVar("T")
+
+
+class RetriesExhausted(Exception):
+    """A transaction kept conflicting after the allowed number of attempts."""
+
+
+class _OutOfStock(Exception):
+    pass
+
+
+class _Retry(Exception):
+    """Raised inside a transaction to roll it back and try again (a version conflict)."""
+
+
+def classify_db_error(exc: BaseException) -> str | None:
+    """``deadlock``, ``conflict`` or ``busy`` for errors worth retrying; None otherwise."""
+    orig = getattr(exc, "orig", exc)
+    name = type(orig).__name__
+    text = str(orig).lower()
+    if name == "DeadlockDetected" or "deadlock detected" in text:
+        return "deadlock"
+    if name == "SerializationFailure" or "could not serialize" in text or "conflict" in text:
+        return "conflict"
+    if "database is locked" in text or "database is busy" in text:
+        return "busy"
+    return None
+
+
+class InventoryTables:
+    """Inventory rows (available, reserved, sold units), orders and order lines in one store.
+
+    The tables get a fresh random prefix, so one store can hold several runs.
+    """
+
+    def __init__(self, store: SqlStore, skus: Sequence[Sku]) -> None:
+        self.store = store
+        self.skus = {s.sku: s for s in skus}
+        if len(self.skus) != len(skus):
+            raise InvalidInput("SKU codes must be unique")
+        tag = secrets.token_hex(4)
+        self.t_stock = f"inv_{tag}_stock"
+        self.t_orders = f"inv_{tag}_orders"
+        self.t_lines = f"inv_{tag}_lines"
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        with self.store.engine.begin() as conn:
+            conn.execute(sa.text(
+                f"CREATE TABLE {self.t_stock} (product_id INTEGER PRIMARY KEY, "
+                "sku VARCHAR(64) NOT NULL, price_cents BIGINT NOT NULL, "
+                "available_stock INTEGER NOT NULL, reserved_stock INTEGER NOT NULL, "
+                "sold_stock INTEGER NOT NULL, version INTEGER NOT NULL)"))
+            conn.execute(sa.text(
+                f"CREATE TABLE {self.t_orders} (order_id INTEGER PRIMARY KEY, "
+                "buyer INTEGER NOT NULL, status VARCHAR(16) NOT NULL, "
+                "amount_cents BIGINT NOT NULL)"))
+            conn.execute(sa.text(
+                f"CREATE TABLE {self.t_lines} (order_id INTEGER NOT NULL, "
+                "product_id INTEGER NOT NULL, quantity INTEGER NOT NULL, "
+                "PRIMARY KEY (order_id, product_id))"))
+            conn.execute(
+                sa.text(f"INSERT INTO {self.t_stock} VALUES (:p, :s, :c, :a, 0, 0, 0)"),
+                [{"p": s.product_id, "s": s.sku, "c": round(s.price_usd * 100), "a": s.stock}
+                 for s in self.skus.values()])
+
+    def product_pairs(self, lines: Sequence[Line]) -> list[tuple[int, int]]:
+        """(product id, quantity) per line, sorted by product id (the deadlock-free order)."""
+        return sorted((self.skus[ln.sku].product_id, ln.quantity) for ln in lines)
+
+    def insert_order(self, conn: sa.Connection, spec: OrderSpec,
+                     pairs: Sequence[tuple[int, int]], lines: Sequence[Line],
+                     status: str) -> None:
+        """Insert the order row and its lines inside the caller's transaction."""
+        conn.execute(sa.text(f"INSERT INTO {self.t_orders} VALUES (:o, :b, :s, :a)"),
+                     {"o": spec.order_id, "b": spec.buyer, "s": status,
+                      "a": self.amount_cents(lines)})
+        conn.execute(sa.text(f"INSERT INTO {self.t_lines} VALUES (:o, :p, :q)"),
+                     [{"o": spec.order_id, "p": p, "q": q} for p, q in pairs])
+
+    def stock(self) -> dict[str, StockRow]:
+        """The current stock rows, by SKU (units)."""
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                f"SELECT sku, available_stock, reserved_stock, sold_stock FROM {self.t_stock}"
+            )).all()
+        return {str(r[0]): StockRow(int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+    def orders(self) -> dict[int, OrderRecord]:
+        """Every order row with its lines (order id -> record)."""
+        with self.store.engine.connect() as conn:
+            heads = conn.execute(sa.text(
+                f"SELECT order_id, status, amount_cents FROM {self.t_orders}")).all()
+            lines = conn.execute(sa.text(
+                f"SELECT l.order_id, s.sku, l.quantity FROM {self.t_lines} l "
+                f"JOIN {self.t_stock} s ON s.product_id = l.product_id")).all()
+        by_order: dict[int, list[tuple[str, int]]] = {}
+        for oid, sku, q in lines:
+            by_order.setdefault(int(oid), []).append((str(sku), int(q)))
+        return {int(oid): OrderRecord(str(st), tuple(sorted(by_order.get(int(oid), []))),
+                                      int(amount))
+                for oid, st, amount in heads}
+
+    def amount_cents(self, lines: Sequence[Line]) -> int:
+        """The order total in USD cents."""
+        return sum(round(self.skus[ln.sku].price_usd * 100) * ln.quantity for ln in lines)
+
+
+class RelationalInventory(InventoryTables):
+    """Inventory rows, orders and order lines in one relational store, for one strategy.
+
+    Args:
+        store: the relational store (its tables get a fresh random prefix).
+        strategy: ``row-lock``, ``conditional-update`` or ``optimistic``.
+        skus: the SKUs and their initial stock (units).
+        lock_order: ``sorted`` (by product id) or ``unordered`` (the order's own line order;
+            row-lock only, to show deadlocks).
+        max_retries: attempts after the first before a reservation gives up.
+        deadlock_timeout_ms: PostgreSQL's ``deadlock_timeout`` for row-lock transactions
+            (applied when the role may set it; the server default is 1000 ms).
+        seed: seeds the retry backoff jitter.
+
+    Raises:
+        InvalidInput: unknown strategy or lock order, bad retry bound.
+        UnsupportedOperation: row-lock on an engine without row locks.
+    """
+
+    def __init__(self, store: SqlStore, strategy: str, skus: Sequence[Sku], *,
+                 lock_order: str = "sorted", max_retries: int = 200,
+                 deadlock_timeout_ms: int = 50, seed: int = 0) -> None:
+        self.strategy = validate.choice("strategy", strategy, STRONG)
+        self.lock_order = validate.choice("lock_order", lock_order, LOCK_ORDERS)
+        self.max_retries = validate.integer("max_retries", max_retries, minimum=0,
+                                            maximum=100_000)
+        self.deadlock_timeout_ms = validate.integer("deadlock_timeout_ms", deadlock_timeout_ms,
+                                                    minimum=1, maximum=60_000)
+        if strategy == "row-lock" and not store.supports_row_locks:
+            why = ("SQLite silently ignores FOR UPDATE" if store.backend == "sqlite"
+                   else f"{store.backend} does not support SELECT ... FOR UPDATE")
+            raise UnsupportedOperation(
+                f"row-lock needs real row locks and {why}; use backend 'postgres', or "
+                f"strategy 'conditional-update' or 'optimistic' on {store.backend!r}")
+        if lock_order == "unordered" and strategy != "row-lock":
+            raise InvalidInput(f"lock_order 'unordered' applies to 'row-lock' only, "
+                               f"not {strategy!r}")
+        self.seed = seed
+        super().__init__(store, skus)
+        self.can_set_deadlock_timeout = self._probe_deadlock_timeout()
+
+    def _probe_deadlock_timeout(self) -> bool:
+        if self.store.backend != "postgres" or self.strategy != "row-lock":
+            return False
+        try:
+            with self.store.engine.begin() as conn:
+                conn.execute(sa.text(f"SET LOCAL deadlock_timeout = "
+                                     f"'{self.deadlock_timeout_ms}ms'"))
+        except sa.exc.DBAPIError:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ the buyer's flow
+    def place_order(self, spec: OrderSpec, ledger: PaymentLedger, *, crash: bool = False,
+                    on_accept: Callable[[], object] | None = None) -> Outcome:
+        """Reserve, charge, then confirm (or release on a declined payment).
+
+        Args:
+            spec: the order.
+            ledger: the payment service.
+            crash: inject a fault: the buyer dies inside its reservation transaction.
+            on_accept: called when the buyer is told "yes" (after the confirmation commits).
+
+        Raises:
+            InvalidInput: a bad quantity or unknown SKU (nothing is touched).
+        """
+        lines = check_lines(spec.lines, self.skus)
+        out = Outcome("accepted")
+        reserve = {"row-lock": self._reserve_row_lock,
+                   "conditional-update": self._reserve_conditional,
+                   "optimistic": self._reserve_optimistic}[self.strategy]
+        prepare: Callable[[], Any] | None = None
+        if self.strategy == "optimistic":
+            def prepare() -> Any:
+                return self._read_versions(lines)
+        try:
+            self._transaction(
+                lambda conn, state: reserve(conn, spec, lines, state, crash, out), out,
+                prepare=prepare)
+        except _OutOfStock:
+            out.status, out.reason = "rejected", "out_of_stock"
+            return out
+        except BuyerCrash:
+            out.status, out.reason = "crashed", "buyer_crashed"
+            return out
+        except RetriesExhausted:
+            out.status, out.reason = "rejected", "retries_exhausted"
+            return out
+        try:
+            ledger.charge(spec.order_id, self.amount_cents(lines))
+        except PaymentDeclined:
+            self._transaction(lambda conn, _: self._settle(conn, spec, lines, "rejected"),
+                              out, bound=100_000)
+            out.status, out.reason = "rejected", "payment_declined"
+            return out
+        self._transaction(lambda conn, _: self._settle(conn, spec, lines, "confirmed"), out,
+                          bound=100_000)
+        if on_accept is not None:
+            on_accept()
+        return out
+
+    def _ordered(self, lines: Sequence[Line]) -> list[tuple[int, int]]:
+        pairs = [(self.skus[ln.sku].product_id, ln.quantity) for ln in lines]
+        return pairs if self.lock_order == "unordered" else sorted(pairs)
+
+    def _reserve_row_lock(self, conn: sa.Connection, spec: OrderSpec, lines: Sequence[Line],
+                          _state: Any, crash: bool, out: Outcome) -> None:
+        if self.can_set_deadlock_timeout:
+            conn.execute(sa.text(f"SET LOCAL deadlock_timeout = '{self.deadlock_timeout_ms}ms'"))
+        pairs = self._ordered(lines)
+        for pid, q in pairs:
+            t0 = time.perf_counter_ns()
+            available = conn.execute(sa.text(
+                f"SELECT available_stock FROM {self.t_stock} WHERE product_id = :p FOR UPDATE"),
+                {"p": pid}).scalar_one()
+            out.lock_wait_ns += time.perf_counter_ns() - t0
+            if available < q:
+                raise _OutOfStock
+        for pid, q in pairs:
+            conn.execute(sa.text(
+                f"UPDATE {self.t_stock} SET available_stock = available_stock - :q, "
+                "reserved_stock = reserved_stock + :q WHERE product_id = :p"), {"p": pid, "q": q})
+        self.insert_order(conn, spec, pairs, lines, "reserved")
+        if crash:
+            raise BuyerCrash(f"buyer {spec.buyer} died before committing order {spec.order_id}")
+
+    def _reserve_conditional(self, conn: sa.Connection, spec: OrderSpec,
+                             lines: Sequence[Line], _state: Any, crash: bool,
+                             out: Outcome) -> None:
+        pairs = self._ordered(lines)
+        for pid, q in pairs:
+            result = conn.execute(sa.text(
+                f"UPDATE {self.t_stock} SET available_stock = available_stock - :q, "
+                "reserved_stock = reserved_stock + :q "
+                "WHERE product_id = :p AND available_stock >= :q"), {"p": pid, "q": q})
+            if result.rowcount != 1:  # read at once: DuckDB forgets it after the transaction
+                raise _OutOfStock
+        self.insert_order(conn, spec, pairs, lines, "reserved")
+        if crash:
+            raise BuyerCrash(f"buyer {spec.buyer} died before committing order {spec.order_id}")
+
+    def _read_versions(self, lines: Sequence[Line]) -> dict[int, tuple[int, int]]:
+        ids = [self.skus[ln.sku].product_id for ln in lines]
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                f"SELECT product_id, available_stock, version FROM {self.t_stock} "
+                "WHERE product_id IN :ids").bindparams(sa.bindparam("ids", expanding=True)),
+                {"ids": ids}).all()
+            conn.rollback()
+        return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+    def _reserve_optimistic(self, conn: sa.Connection, spec: OrderSpec, lines: Sequence[Line],
+                            state: Any, crash: bool, out: Outcome) -> None:
+        versions: dict[int, tuple[int, int]] = state
+        pairs = self._ordered(lines)
+        for pid, q in pairs:
+            if versions[pid][0] < q:
+                raise _OutOfStock
+        for pid, q in pairs:
+            result = conn.execute(sa.text(
+                f"UPDATE {self.t_stock} SET available_stock = available_stock - :q, "
+                "reserved_stock = reserved_stock + :q, version = version + 1 "
+                "WHERE product_id = :p AND version = :v"),
+                {"p": pid, "q": q, "v": versions[pid][1]})
+            if result.rowcount != 1:
+                raise _Retry
+        self.insert_order(conn, spec, pairs, lines, "reserved")
+        if crash:
+            raise BuyerCrash(f"buyer {spec.buyer} died before committing order {spec.order_id}")
+
+    def _settle(self, conn: sa.Connection, spec: OrderSpec, lines: Sequence[Line],
+                status: str) -> None:
+        """Move reserved units to sold (``confirmed``) or back to available (``rejected``)."""
+        target = "sold_stock" if status == "confirmed" else "available_stock"
+        for pid, q in sorted((self.skus[ln.sku].product_id, ln.quantity) for ln in lines):
+            conn.execute(sa.text(
+                f"UPDATE {self.t_stock} SET reserved_stock = reserved_stock - :q, "
+                f"{target} = {target} + :q WHERE product_id = :p"), {"p": pid, "q": q})
+        conn.execute(sa.text(f"UPDATE {self.t_orders} SET status = :s WHERE order_id = :o"),
+                     {"s": status, "o": spec.order_id})
+
+    def _transaction(self, body: Callable[[sa.Connection, Any], T], out: Outcome, *,
+                     prepare: Callable[[], Any] | None = None, bound: int | None = None) -> T:
+        return transaction(self.store, body, out, prepare=prepare,
+                           limit=self.max_retries if bound is None else bound, seed=self.seed)
+
+    def describe(self) -> dict[str, object]:
+        """The store's facts plus this strategy's settings."""
+        info = dict(self.store.describe())
+        info["strategy"] = self.strategy
+        info["lock_order"] = self.lock_order
+        if self.strategy == "row-lock":
+            info["deadlock_timeout_ms"] = (self.deadlock_timeout_ms
+                                           if self.can_set_deadlock_timeout else 1000)
+        return info
+
+
+def transaction(store: SqlStore, body: Callable[[sa.Connection, Any], T], out: Outcome, *,
+                prepare: Callable[[], Any] | None = None, limit: int = 200, seed: int = 0) -> T:
+    """Run ``body(conn, prepare())`` in one transaction; retry conflicts, busy errors, deadlocks.
+
+    Every failed attempt rolls back completely. Retries back off with jitter (at most 20 ms);
+    ``out`` counts retries, conflicts and deadlocks.
+
+    Raises:
+        RetriesExhausted: still failing after ``limit`` retries.
+    """
+    attempt = 0
+    while True:
+        state = prepare() if prepare is not None else None
+        try:
+            with store.engine.begin() as conn:
+                return body(conn, state)
+        except _Retry:
+            out.conflicts += 1
+        except sa.exc.DBAPIError as exc:
+            kind = classify_db_error(exc)
+            if kind is None:
+                raise
+            if kind == "deadlock":
+                out.deadlocks += 1
+            elif kind == "conflict":
+                out.conflicts += 1
+        if attempt >= limit:
+            raise RetriesExhausted(f"gave up after {attempt + 1} attempts")
+        attempt += 1
+        out.retries += 1
+        jitter = np.random.default_rng([seed, id(out) % 100_003, attempt]).random()
+        time.sleep(jitter * min(0.02, 0.0002 * 2 ** min(attempt, 10)))
+
+
+def refuse_unknown_backend(backend: str, allowed: Sequence[str], strategy: str) -> None:
+    """Raise InvalidInput if ``strategy`` cannot run on ``backend``."""
+    if backend not in allowed:
+        raise InvalidInput(f"strategy {strategy!r} cannot run on backend {backend!r}; "
+                           f"choose {choices_text(allowed)}")
