@@ -60,5 +60,5 @@ def ttl_curve(*, objects: int = 1000, zipf: float = 0.8, rate: float = 1000.0,
                      "formula": round(ttl_hit_ratio(pop, rate, ttl), 4),
                      "mean_entries": round(sim.mean_occupancy, 1)})
     df = pd.DataFrame(rows)
-    df["error"] = (df["simulated_ttl"] - df["formula"]).round(4)
+    df["error"] = (df["simulated_ttl"] - df["formula"]).round(3) + 0.0
     return df

@@ -33,7 +33,8 @@ from ecomlab.datagen import zipf_keys
 from ecomlab.measure import LatencySummary, Result
 from ecomlab.stores import KvStore, SqlStore
 
-__all__ = ["OUTAGE_STRATEGIES", "CacheSwitch", "outage_table", "run_outage"]
+__all__ = ["OUTAGE_STRATEGIES", "CacheSwitch", "dead_cache_call_table", "outage_table",
+           "run_outage"]
 
 OUTAGE_STRATEGIES: tuple[str, ...] = ("cache-aside", "write-through", "write-behind")
 
@@ -167,4 +168,36 @@ def outage_table(*, seed: int = 42, sql: SqlStore | None = None,
                          "cache errors": m["cache_errors"],
                          "stale after recovery": m["stale_after_recovery"],
                          "repaired keys": m["repaired_keys"]})
+    return pd.DataFrame(rows)
+
+
+def dead_cache_call_table() -> pd.DataFrame:
+    """How long one GET takes when the Redis server is gone (ms, measured), with redis-py's
+    default retry policy and with a client that fails fast.
+
+    The "server" is a Unix socket path in an empty temporary folder: connecting fails at once,
+    so the time measured is the client's own retrying and backing off.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ecomlab-deadcache-") as folder:
+        sock = str(Path(folder) / "gone.sock")
+        for name, kwargs in (("redis-py default retry", {}),
+                             ("fail fast (no retry)", {"retry": Retry(NoBackoff(), 0)})):
+            client = redis.Redis(unix_socket_path=sock, **kwargs)  # type: ignore[arg-type]
+            t0 = time.perf_counter_ns()
+            try:
+                client.get("product:1")
+                outcome = "answered"
+            except redis.ConnectionError:
+                outcome = "ConnectionError"
+            elapsed_ms = (time.perf_counter_ns() - t0) / 1e6
+            client.close()
+            rows.append({"client": name, "outcome": outcome,
+                         "one_cache_call_ms": round(elapsed_ms, 1), "label": "measured"})
     return pd.DataFrame(rows)

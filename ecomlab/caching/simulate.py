@@ -262,5 +262,5 @@ def hit_ratio_curve(*, objects: int = 1000, zipf: float = 0.8,
                      "simulated_lru": round(sim.hit_ratio, 4),
                      "che": round(che_hit_ratio(pop, c), 4)})
     df = pd.DataFrame(rows)
-    df["error"] = (df["simulated_lru"] - df["che"]).round(4)
+    df["error"] = (df["simulated_lru"] - df["che"]).round(3) + 0.0
     return df
