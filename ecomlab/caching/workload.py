@@ -239,7 +239,10 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
                 pipe.execute()
             metrics = _replay(service, table, keys, is_write, prices, threads, crash)
         finally:
-            service.close() if not (strategy == "write-behind" and crash) else None
+            if isinstance(service, WriteBehindService) and crash:
+                service.crash()  # idempotent: the flusher is stopped, its buffer dropped
+            else:
+                service.close()
             if client is not None:
                 delete_prefix(client, prefix)
         backends = {"sql": sstore.describe()}
