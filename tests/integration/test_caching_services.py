@@ -52,7 +52,7 @@ _workloads = st.fixed_dictionaries({
     "seed": st.integers(0, 10_000),
     "zipf": st.floats(0.6, 1.4),
     "write_ratio": st.floats(0.05, 0.5),
-    "ttl_s": st.sampled_from([0.2, 30.0]),
+    "ttl_s": st.sampled_from([0.3, 30.0]),
 })
 
 
