@@ -48,8 +48,8 @@ def register(run: Any, simulate: Any) -> None:
                    help="eventual strategies: probability per event the validator crashes")
     p.add_argument("--lock-order", choices=("sorted", "unordered"), default="sorted",
                    help="row-lock: lock rows by product id (sorted) or in line order")
-    p.add_argument("--truth", choices=("duckdb", "sqlite", "postgres"), default="duckdb",
-                   help="eventual strategies: the source-of-truth store (default duckdb)")
+    p.add_argument("--truth", choices=("duckdb", "sqlite", "postgres"), default="postgres",
+                   help="eventual strategies: the source-of-truth store (default postgres)")
     p.add_argument("--history", metavar="FILE", default=None,
                    help="write the operation history and the ledger to FILE as JSON")
     cli.add_seed_flag(p)

@@ -104,7 +104,7 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
                   validator_delay_ms: float = 0.0, validator_crash_rate: float = 0.0,
                   validator_restart_ms: float = 5.0, lock_order: str = "sorted",
                   max_retries: int = 200, idempotent_refunds: bool = True,
-                  truth_backend: str = "duckdb", sql: SqlStore | None = None,
+                  truth_backend: str = "postgres", sql: SqlStore | None = None,
                   kv: KvStore | None = None) -> InventoryRun:
     """Race ``buyers`` threads placing ``orders`` orders against ``stock`` units per SKU.
 
@@ -334,7 +334,7 @@ def sweep_buyers(strategies: Sequence[str], buyers: Sequence[int], *, stock: int
         for strategy, b in progress(jobs, total=len(jobs), desc="inventory sweep",
                                     disable=not show_progress):
             backend = NATURAL_BACKEND[strategy]
-            sql_key = backend if strategy in STRONG else kwargs.get("truth_backend", "duckdb")
+            sql_key = backend if strategy in STRONG else kwargs.get("truth_backend", "postgres")
             if sql_key not in sql_stores:
                 sql_stores[sql_key] = _fresh_sql(sql_key, max(buyers))
             if strategy in EVENTUAL and kv is None:
