@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from ecomlab import validate
-from ecomlab.measure import progress
+from ecomlab.measure import Result
 from ecomlab.processing.pipeline import Pipeline, make_pipeline
 from ecomlab.processing.simulate import simulate_processing
 from ecomlab.sim.mmc import simulate_queue
 
-__all__ = ["compare_modes", "erlang_comparison", "nominal_table", "sweep_arrival_rates",
-           "timeline_frame"]
+__all__ = ["compare_modes", "erlang_comparison", "live_frame", "nominal_table",
+           "sweep_arrival_rates", "timeline_frame"]
 
 
 def timeline_frame(pipeline: Pipeline) -> pd.DataFrame:
@@ -93,7 +92,7 @@ def sweep_arrival_rates(rates: Sequence[float] | None = None, *, orders: int = 2
                for r in rates]
     rows = []
     jobs = [(mode, r) for mode in ("sync", "async") for r in checked]
-    for mode, rate in progress(jobs, total=len(jobs), desc="sweep"):
+    for mode, rate in jobs:
         res = simulate_processing(mode, orders=orders, arrival_rate=rate, seed=seed,
                                   distribution=distribution, engine=engine)
         m = res.metrics
@@ -114,7 +113,7 @@ def erlang_comparison(utilizations: Sequence[float] = (0.3, 0.5, 0.7, 0.8, 0.9, 
                       seed: int = 42, engine: str = "simpy") -> pd.DataFrame:
     """Simulated M/M/c mean wait beside the Erlang C formula at each utilization (s)."""
     rows = []
-    for rho in progress(list(utilizations), desc="erlang"):
+    for rho in utilizations:
         u = validate.number("utilization", rho, minimum=0.0, maximum=1.0, min_inclusive=False,
                             max_inclusive=False)
         lam = u * workers * service_rate
@@ -139,13 +138,39 @@ def erlang_comparison(utilizations: Sequence[float] = (0.3, 0.5, 0.7, 0.8, 0.9, 
 
 
 def nominal_table() -> pd.DataFrame:
-    """Mean latency per step and what each pool can carry, for both pipelines (ms, orders/s)."""
+    """What each mode's customer waits for, when the order is final (ms, mean latencies, no
+    queueing) and how many orders/s each pool can carry (``-``: the mode has no such pool)."""
     rows = []
     for mode in ("sync", "async"):
         pipe = make_pipeline(mode)
         cap = pipe.capacity_per_s()
-        rows.append({"mode": mode, "response_ms": pipe.nominal_response_ms,
-                     "completion_ms": pipe.nominal_completion_ms,
-                     **{f"capacity_{k}_per_s": round(v, 2) for k, v in cap.items()},
-                     "saturation_rate_per_s": pipe.saturation_rate()})
-    return pd.DataFrame(rows).replace({np.nan: None})
+        row: dict[str, object] = {"mode": mode, "response_ms": pipe.nominal_response_ms,
+                                  "completion_ms": pipe.nominal_completion_ms}
+        for pool in ("web", "payment", "inventory", "handler"):
+            row[f"{pool}_orders_per_s"] = f"{cap[pool]:.2f}" if pool in cap else "-"
+        row["saturation_rate_per_s"] = pipe.saturation_rate()
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("mode")
+
+
+def live_frame(results: dict[str, Result]) -> pd.DataFrame:
+    """Measured live runs beside the simulation of the same draws (model ms), one row per mode."""
+    rows = []
+    for mode, r in results.items():
+        m = r.metrics
+        sim = m["simulated_same_draws"]
+        rows.append({
+            "mode": mode, "label": r.label, "time_scale": r.params["time_scale"],
+            "orders": m["orders"],
+            "response_p50_ms": m["response_ms"]["p50"],
+            "sim_response_p50_ms": sim["response_ms"]["p50"],
+            "response_p99_ms": m["response_ms"]["p99"],
+            "completion_p50_ms": m["completion_ms"]["p50"],
+            "sim_completion_p50_ms": sim["completion_ms"]["p50"],
+            "wall_response_p50_ms": m["wall_response_ms"]["p50"],
+            "success_rate": m["success_rate"],
+            "db_confirmed": m["db_status_counts"].get("confirmed", 0),
+            "sql": r.backends.get("sql", {}).get("backend"),
+            "broker": r.backends.get("broker", {}).get("backend", "(none)"),
+        })
+    return pd.DataFrame(rows).set_index("mode")

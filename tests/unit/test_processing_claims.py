@@ -83,7 +83,7 @@ def test_sweep_and_erlang_tables_draw_as_labelled_figures() -> None:
 
 
 def test_nominal_table_lists_both_modes_capacities() -> None:
-    t = nominal_table().set_index("mode")
+    t = nominal_table()
     assert t.loc["sync", "saturation_rate_per_s"] == 8.0
     assert t.loc["async", "saturation_rate_per_s"] == 10.0
 
