@@ -19,7 +19,16 @@ from typing import Any
 from ecomlab.errors import InvalidInput, choices_text
 from ecomlab.inventory.payments import LedgerEntry
 
-__all__ = ["OP_TYPES", "CheckReport", "History", "Op", "OrderRecord", "StockRow", "check"]
+__all__ = [
+    "OP_TYPES",
+    "CheckReport",
+    "History",
+    "Op",
+    "OrderRecord",
+    "StockRow",
+    "check",
+    "group_by_process",
+]
 
 OP_TYPES: tuple[str, ...] = ("invoke", "ok", "fail", "info")
 

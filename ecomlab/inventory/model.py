@@ -7,7 +7,7 @@ Every choice comes from ``numpy.random.default_rng(seed)``, so the same seed giv
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -112,7 +112,6 @@ class Outcome:
     conflicts: int = 0
     deadlocks: int = 0
     lock_wait_ns: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 def make_skus(skus: int, stock: int) -> list[Sku]:

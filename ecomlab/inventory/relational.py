@@ -24,7 +24,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from ecomlab import validate
-from ecomlab.errors import InvalidInput, UnsupportedOperation, choices_text
+from ecomlab.errors import InvalidInput, UnsupportedOperation
 from ecomlab.inventory.history import OrderRecord, StockRow
 from ecomlab.inventory.model import STRONG, BuyerCrash, Line, OrderSpec, Outcome, Sku, check_lines
 from ecomlab.inventory.payments import PaymentDeclined, PaymentLedger
@@ -377,10 +377,3 @@ def transaction(store: SqlStore, body: Callable[[sa.Connection, Any], T], out: O
         out.retries += 1
         jitter = np.random.default_rng([seed, id(out) % 100_003, attempt]).random()
         time.sleep(jitter * min(0.02, 0.0002 * 2 ** min(attempt, 10)))
-
-
-def refuse_unknown_backend(backend: str, allowed: Sequence[str], strategy: str) -> None:
-    """Raise InvalidInput if ``strategy`` cannot run on ``backend``."""
-    if backend not in allowed:
-        raise InvalidInput(f"strategy {strategy!r} cannot run on backend {backend!r}; "
-                           f"choose {choices_text(allowed)}")

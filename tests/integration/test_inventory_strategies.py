@@ -74,7 +74,7 @@ def test_strong_strategies_never_oversell_and_conserve_stock_under_32_buyers(
         sql_backend: tuple[str, SqlStore], data: st.DataObject) -> None:
     backend_id, store = sql_backend
     strategy = data.draw(st.sampled_from(STRONG_ON[backend_id]), label="strategy")
-    stock = data.draw(st.integers(0, 12), label="stock")
+    stock = data.draw(st.integers(0, 8), label="stock")
     run = run_inventory(
         strategy, sql=store, buyers=BUYERS, stock=stock,
         orders=data.draw(st.integers(BUYERS, 44), label="orders"),
