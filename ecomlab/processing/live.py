@@ -11,6 +11,11 @@ Times are reported in model milliseconds (wall-clock ms divided by ``time_scale`
 comparable with the simulation; everything that is not a modelled sleep (thread hand-offs,
 database commits, broker round trips) is real overhead and is magnified by ``1 / time_scale``.
 The raw wall-clock figures are reported too. Label: ``measured``.
+
+The default time scale is 0.05, not 0.01: a commit of a few wall-clock ms (DuckDB under 16
+threads on a busy two-core machine) becomes a few hundred model ms at 0.01 and swamps the 150 ms
+the asynchronous customer waits for. Each run also reports the simulation of the same draws, so
+the overhead can be read off directly.
 """
 
 from __future__ import annotations
