@@ -139,3 +139,19 @@ def test_cli_bad_input_exits_2_with_one_line(argv: list[str],
     captured = capsys.readouterr()
     assert captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_explorer_widget_shows_a_figure_and_a_table_on_its_first_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.display
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from ecomlab.processing.widget import processing_explorer
+
+    shown: list[object] = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    monkeypatch.setattr(go.Figure, "show", lambda self, *a, **k: shown.append(self))
+    processing_explorer(seed=1)
+    assert [type(x) for x in shown] == [go.Figure, pd.DataFrame]
+    assert list(shown[1].index) == ["sync", "async"]  # type: ignore[attr-defined]
