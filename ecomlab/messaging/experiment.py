@@ -44,6 +44,7 @@ __all__ = [
     "MODES",
     "MessagingParams",
     "cascade_table",
+    "expected_success_share",
     "outcome_frame",
     "reordered_share",
     "reordering_table",
@@ -122,6 +123,28 @@ class MessagingParams:
         if self.retry_delay_ms is not None:
             return self.retry_delay_ms
         return SEED_RETRY_DELAY_MS * self.time_scale
+
+
+def expected_success_share(mode: str, failure_rate: float, max_retries: int = 3,
+                           steps: int = 3) -> float:
+    """Closed form: the share of orders that succeed when each call fails with
+    ``failure_rate`` independently.
+
+    Direct calls need ``steps`` successes in a row: ``(1-f)^steps``. The queue consumer
+    resumes at the failed step (the ledger skips finished steps) and has ``max_retries + 1``
+    attempts, so an order succeeds when at most ``max_retries`` failures come before the
+    ``steps``-th success (negative binomial):
+    ``sum_{k=0..r} C(k+steps-1, steps-1) (1-f)^steps f^k``.
+    """
+    from math import comb
+
+    choice("mode", mode, MODES)
+    f = probability("failure_rate", failure_rate)
+    r = integer("max_retries", max_retries, minimum=0)
+    n = integer("steps", steps, minimum=1)
+    if mode == "direct":
+        return (1 - f) ** n
+    return sum(comb(k + n - 1, n - 1) * (1 - f) ** n * f ** k for k in range(r + 1))
 
 
 def _orders(p: MessagingParams) -> tuple[list[OrderRequest], np.ndarray]:
@@ -296,17 +319,22 @@ def _run_queue(p: MessagingParams, services: Services, orders: list[OrderRequest
             for f in futures:
                 f.result()
         wanted = set(accepted_at)
-        last_dead = -1
+        next_check = 0.0
 
         def drained() -> bool:
-            nonlocal last_dead
+            # cheap first: every accepted order done or dead-lettered by our consumer; then ask
+            # the broker (at most every 50 ms) that nothing is left to deliver or retry
+            nonlocal next_check
+            with consumer.lock:
+                dead = set(consumer.stats.dead_lettered)
+            if not wanted <= (consumer.ledger.orders_done() | dead):
+                return False
+            now = time.monotonic()
+            if now < next_check:
+                return False
+            next_check = now + 0.05
             stats = broker.stats(queue)
-            if stats.dead != last_dead:
-                last_dead = stats.dead
-                dead_ids.clear()
-                dead_ids.update(m.message_id for m in broker.dead_letters(queue))
-            terminal = consumer.ledger.orders_done() | dead_ids
-            return wanted <= terminal and stats.ready == 0 and stats.retrying == 0
+            return stats.ready == 0 and stats.retrying == 0
 
         pool.wait_until(drained, timeout_s=drain_timeout_s, poll_s=0.01)
     finally:
@@ -422,6 +450,7 @@ def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 
 
 _TABLE_COLUMNS = ("mode", "idempotent", "failure_rate", "orders", "succeeded", "failed",
                   "dead_lettered", "lost", "duplicate_charges", "orphan_charges",
+                  "unbalanced_orders",
                   "compensations", "refunds", "duplicate_emails", "redeliveries",
                   "reordered", "response_p50_ms", "response_p99_ms", "completion_p99_ms")
 
@@ -437,6 +466,7 @@ def outcome_frame(results: Sequence[Result]) -> pd.DataFrame:
             "succeeded": m["succeeded"], "failed": m["failed"],
             "dead_lettered": m["dead_lettered"], "lost": m["lost"],
             "duplicate_charges": m["duplicate_charges"], "orphan_charges": m["orphan_charges"],
+            "unbalanced_orders": m["unbalanced_orders"],
             "compensations": m["compensations"], "refunds": m["refunds"],
             "duplicate_emails": m["duplicate_emails"], "redeliveries": m["redeliveries"],
             "reordered": round(float(m["reordered"]), 3),
@@ -462,11 +492,13 @@ def reordering_table(*, orders: int = 120, seed: int = 42, workers: Sequence[int
                      failure_rates: Sequence[float] = (0.0, 0.3), **options: Any
                      ) -> pd.DataFrame:
     """Share of orders completed after a later order, by consumer count and failure rate
-    (queue mode; ``measured``)."""
+    (queue mode; ``measured``). One request thread publishes, so the queue holds the orders in
+    arrival order and any reordering comes from the consumers and the retries."""
     rows = []
     for w in workers:
         for rate in failure_rates:
-            r = run_messaging("queue", orders, rate, seed, workers=w, **options)
+            opts = {"web_workers": 1, **options}  # publish in arrival order
+            r = run_messaging("queue", orders, rate, seed, workers=w, **opts)
             rows.append({"workers": w, "failure_rate": rate,
                          "reordered": round(float(r.metrics["reordered"]), 3),
                          "retries": r.metrics["retries"],

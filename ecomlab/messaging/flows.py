@@ -138,6 +138,7 @@ class _Stats:
     crashes: int = 0
     completion_ms: dict[str, float] = field(default_factory=dict)
     completion_seq: list[int] = field(default_factory=list)
+    dead_lettered: set[str] = field(default_factory=set)
 
 
 class OrderConsumer:
@@ -164,7 +165,7 @@ class OrderConsumer:
         self.ledger = ProcessedLedger()
         self.accepted_at = accepted_at if accepted_at is not None else {}
         self.stats = _Stats()
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     def _crashes(self, order_no: int) -> bool:
         import numpy as np
@@ -182,11 +183,11 @@ class OrderConsumer:
         order = OrderRequest.from_message(msg.body)
         attempt = msg.retries
         key = order.order_id if self.idempotent else None
-        with self._lock:
+        with self.lock:
             self.stats.deliveries += 1
             self.stats.redeliveries += int(msg.redelivered)
         if self.idempotent and self.ledger.done(order.order_id, "order"):
-            with self._lock:
+            with self.lock:
                 self.stats.skipped_duplicates += 1
             delivery.ack()
             return
@@ -211,20 +212,22 @@ class OrderConsumer:
             if attempt >= delivery.spec.max_retries:
                 self._compensate(order)
             else:
-                with self._lock:
+                with self.lock:
                     self.stats.retries += 1
-            delivery.retry(str(exc))
+            if not delivery.retry(str(exc)):
+                with self.lock:
+                    self.stats.dead_lettered.add(order.order_id)
             return
         first_time = self.ledger.mark(order.order_id, "order")
         if first_time:
             done = time.perf_counter()
-            with self._lock:
+            with self.lock:
                 start = self.accepted_at.get(order.order_id)
                 if start is not None:
                     self.stats.completion_ms[order.order_id] = (done - start) * 1000.0
                 self.stats.completion_seq.append(order.order_no)
         if not msg.redelivered and attempt == 0 and self._crashes(order.order_no):
-            with self._lock:
+            with self.lock:
                 self.stats.crashes += 1
             raise ConsumerCrash(f"worker died before acknowledging {order.order_id}")
         delivery.ack()
@@ -243,5 +246,5 @@ class OrderConsumer:
             self.services.inventory.release(order.order_id)
             did = True
         if did:
-            with self._lock:
+            with self.lock:
                 self.stats.compensations += 1

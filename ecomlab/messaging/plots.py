@@ -38,9 +38,11 @@ def response_figure(frame: pd.DataFrame, *, title: str = "") -> Any:
     """Customer-visible response p50/p99 and completion p99 per run, log scale (ms; measured)."""
     import plotly.graph_objects as go
 
+    timeouts = frame["timeout_ms"] if "timeout_ms" in frame else [None] * len(frame)
     labels = [f"{m} · f={f:g}" + ("" if m == "direct" else (" · idem" if i else " · naive"))
-              for m, i, f in zip(frame["mode"], frame["idempotent"], frame["failure_rate"],
-                                 strict=True)]
+              + ("" if t is None or pd.isna(t) else f" · timeout {t:g} ms")
+              for m, i, f, t in zip(frame["mode"], frame["idempotent"], frame["failure_rate"],
+                                    timeouts, strict=True)]
     fig = go.Figure()
     for col, name in (("response_p50_ms", "response p50"), ("response_p99_ms", "response p99"),
                       ("completion_p99_ms", "order done p99")):

@@ -631,20 +631,35 @@ class RabbitBroker:
     embedded = False
 
     def __init__(self, url: str) -> None:
-        import kombu
 
         self._raw_url = url
         self.url = redact(url)
         self._declared = _Declared()
         self._lock = threading.Lock()
-        self._conn = kombu.Connection(url, connect_timeout=CONNECT_TIMEOUT_S,
-                                      transport_options={"confirm_publish": True})
+        self._local = threading.local()
+        self._all_conns: list[Any] = []
+        self._consumers: set[_AmqpConsumer] = set()
         try:
             self._conn.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
         except Exception as exc:  # kombu raises transport-specific errors
+            self.dispose(keep_queues=True)
             raise BackendUnavailable(
                 f"cannot reach RabbitMQ at {self.url!r}: {exc}") from None
-        self._consumers: set[_AmqpConsumer] = set()
+
+    @property
+    def _conn(self) -> Any:
+        """This thread's publishing connection (AMQP connections are not thread-safe), with
+        publisher confirms, opened on first use."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            import kombu
+
+            conn = kombu.Connection(self._raw_url, connect_timeout=CONNECT_TIMEOUT_S,
+                                    transport_options={"confirm_publish": True})
+            self._local.conn = conn
+            with self._lock:
+                self._all_conns.append(conn)
+        return conn
 
     def _connection(self) -> Any:
         import kombu
@@ -668,24 +683,23 @@ class RabbitBroker:
         ]
 
     def _ensure(self, fn: Callable[[], Any], *, patience_s: float = 30.0) -> Any:
-        """Run ``fn`` on the shared connection, reconnecting while the server is away
+        """Run ``fn`` on this thread's connection, reconnecting while the server is away
         (for up to ``patience_s`` seconds, e.g. during a restart)."""
         errors = _amqp_errors()
         deadline = time.monotonic() + patience_s
-        with self._lock:
-            while True:
+        while True:
+            try:
+                return fn()
+            except errors:
+                if time.monotonic() >= deadline:
+                    raise
+                with contextlib.suppress(*errors):
+                    self._conn.close()
+                time.sleep(0.2)
                 try:
-                    return fn()
+                    self._conn.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
                 except errors:
-                    if time.monotonic() >= deadline:
-                        raise
-                    with contextlib.suppress(*errors):
-                        self._conn.close()
-                    time.sleep(0.2)
-                    try:
-                        self._conn.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
-                    except errors:
-                        continue
+                    continue
 
     def declare_queue(self, name: str, *, max_retries: int = 3, retry_delay_ms: float = 1000.0,
                       message_ttl_ms: float | None = None) -> QueueSpec:
@@ -825,7 +839,12 @@ class RabbitBroker:
                     self.delete(name)
                 except _amqp_errors():
                     continue  # the server is gone; nothing more to clean
-        self._conn.release()
+        with self._lock:
+            conns, self._all_conns = self._all_conns, []
+        for conn in conns:
+            with contextlib.suppress(*_amqp_errors()):
+                conn.release()
+        self._local = threading.local()
 
     def __enter__(self) -> RabbitBroker:
         return self

@@ -107,3 +107,14 @@ def test_a_restart_of_a_real_broker_needs_a_way_to_restart_it() -> None:
             run_messaging("queue", 5, 0.0, 1, broker=b, broker_restart=True, **FAST)
     finally:
         b.dispose()
+
+
+def test_queue_success_share_agrees_with_the_negative_binomial_closed_form() -> None:
+    from ecomlab.messaging import expected_success_share
+
+    n = 500
+    r = run_messaging("queue", n, 0.4, 13, broker=broker_store(settings=Settings()),
+                      workers=8, **FAST)
+    expected = expected_success_share("queue", 0.4, max_retries=3)  # 0.8208
+    # tolerance 0.07 is > 4 binomial standard errors (sqrt(0.82*0.18/500) = 0.017)
+    assert abs(r.metrics["succeeded"] / n - expected) < 0.07

@@ -13,6 +13,7 @@ from ecomlab.cli import main
 from ecomlab.errors import InvalidInput
 from ecomlab.messaging import (
     MessagingParams,
+    expected_success_share,
     make_services,
     place_order_directly,
     reordered_share,
@@ -153,3 +154,10 @@ def test_cli_refuses_bad_input_in_one_line_with_status_2(
     assert code == 2
     assert captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1
+
+
+def test_closed_form_success_shares_match_hand_computed_values() -> None:
+    assert expected_success_share("direct", 0.3) == pytest.approx(0.343)
+    # 0.343 * (1 + 3*0.3 + 6*0.09 + 10*0.027) = 0.343 * 2.71
+    assert expected_success_share("queue", 0.3, max_retries=3) == pytest.approx(0.92953)
+    assert expected_success_share("queue", 0.3, max_retries=0) == pytest.approx(0.343)
