@@ -9,7 +9,14 @@
 
 Needs ECOMLAB_REDIS_URL and ECOMLAB_PG_URL (each part is skipped without its URL) and the
 ``redis-benchmark`` / ``pgbench`` binaries. Run: ``.venv/bin/python benchmarks/bench_inventory.py
-[--clients 16] [--seconds 5]``. Every figure printed is measured on this machine.
+[--clients 16] [--seconds 5] [--rounds 2]``. Driver and tool alternate and the best of the
+rounds is kept for each, so a load spike on a shared machine does not favour either side.
+Every figure printed is measured on this machine.
+
+Why the driver trails the tools: redis-benchmark and pgbench are C programs with an event loop
+per thread; the driver is Python threads sharing one interpreter lock, so each command pays
+redis-py / SQLAlchemy overhead and, on a hot row, the lock holder may wait for the interpreter
+lock between its statements, which lengthens the time the row stays locked.
 """
 
 from __future__ import annotations
@@ -67,7 +74,7 @@ def redis_benchmark_rate(url: str, clients: int, total: int, *command: str) -> f
     return float(rows[-1]["rps"])
 
 
-def bench_redis(url: str, clients: int, total: int) -> None:
+def bench_redis(url: str, clients: int, total: int, rounds: int) -> None:
     print(f"== Redis at {url}: {clients} clients, {total} operations each way")
     with kv_store(url) as kv:
         client = kv.client
@@ -76,11 +83,17 @@ def bench_redis(url: str, clients: int, total: int) -> None:
         client.set(key, 10**15)
         sha = client.script_load(RESERVE_LUA)
         script = client.register_script(RESERVE_LUA)
+        ours_lua = native_lua = ours_decr = native_decr = 0.0
         try:
-            ours_lua = threaded_rate(clients, total, lambda: script(keys=[key], args=[1]))
-            native_lua = redis_benchmark_rate(url, clients, total, "EVALSHA", sha, "1", key, "1")
-            ours_decr = threaded_rate(clients, total, lambda: client.decrby(key, 1))
-            native_decr = redis_benchmark_rate(url, clients, total, "DECRBY", key, "1")
+            for _ in range(rounds):  # interleaved, best of `rounds`: load drifts on a shared box
+                ours_lua = max(ours_lua, threaded_rate(
+                    clients, total, lambda: script(keys=[key], args=[1])))
+                native_lua = max(native_lua, redis_benchmark_rate(
+                    url, clients, total, "EVALSHA", sha, "1", key, "1"))
+                ours_decr = max(ours_decr, threaded_rate(
+                    clients, total, lambda: client.decrby(key, 1)))
+                native_decr = max(native_decr, redis_benchmark_rate(
+                    url, clients, total, "DECRBY", key, "1"))
             flow = run_inventory("atomic-reserve", kv=kv, buyers=clients,
                                  orders=min(total, 5000), stock=1_000_000, seed=1)
         finally:
@@ -110,7 +123,7 @@ COMMIT;
 """
 
 
-def bench_postgres(url: str, clients: int, seconds: float, skus: int) -> None:
+def bench_postgres(url: str, clients: int, seconds: float, skus: int, rounds: int) -> None:
     from ecomlab.inventory.model import make_skus
     from ecomlab.inventory.relational import RelationalInventory
 
@@ -121,34 +134,42 @@ def bench_postgres(url: str, clients: int, seconds: float, skus: int) -> None:
                               stock=1_000_000, skus=skus, skew=0.0, seed=1)
         n = int(min(200_000, max(clients * 20, probe.result.metrics["throughput_per_s"]
                                  * seconds)))
-        ours = run_inventory("row-lock", sql=store, buyers=clients, orders=n,
-                             stock=1_000_000, skus=skus, skew=0.0, seed=2)
-        assert ours.report.valid, ours.report.anomalies
         tables = RelationalInventory(store, "row-lock", make_skus(skus, 1_000_000))
         with store.engine.begin() as conn:
             conn.execute(sa.text(f"CREATE SEQUENCE {store.schema}.bench_order_id"))
         script = PGBENCH_SCRIPT.format(skus=skus, schema=store.schema, stock=tables.t_stock,
                                        orders=tables.t_orders, lines=tables.t_lines)
-        parts = urlsplit(url)
-        with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as fh:
-            fh.write(script)
-        try:
-            env = dict(os.environ)
-            if parts.password:
-                env["PGPASSWORD"] = parts.password
-            out = subprocess.run(
-                ["pgbench", "-n", "-h", parts.hostname or "127.0.0.1", "-p",
-                 str(parts.port or 5432), "-U", parts.username or "postgres",
-                 "-c", str(clients), "-j", "2", "-T", str(max(1, round(seconds))),
-                 "-f", fh.name, parts.path.lstrip("/") or "postgres"],
-                capture_output=True, text=True, check=True, env=env).stdout
-        finally:
-            os.unlink(fh.name)
-    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
-    native = float(match.group(1)) if match else float("nan")
-    mine = ours.result.metrics["throughput_per_s"]
-    print(f"driver {mine:8.0f} orders/s ({n} orders, valid={ours.report.valid})  "
+        mine = native = 0.0
+        valid = True
+        for r in range(rounds):  # interleaved, best of `rounds`: load drifts on a shared box
+            ours = run_inventory("row-lock", sql=store, buyers=clients, orders=n,
+                                 stock=1_000_000, skus=skus, skew=0.0, seed=2 + r)
+            valid = valid and ours.report.valid
+            mine = max(mine, ours.result.metrics["throughput_per_s"])
+            native = max(native, run_pgbench(url, clients, seconds, script))
+    print(f"driver {mine:8.0f} orders/s ({n} orders/run, valid={valid})  "
           f"pgbench {native:8.0f} tps  ratio {mine / native:.2f} (target >= 0.6)")
+
+
+def run_pgbench(url: str, clients: int, seconds: float, script: str) -> float:
+    """Transactions (script runs) per second reported by ``pgbench -f``."""
+    parts = urlsplit(url)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as fh:
+        fh.write(script)
+    try:
+        env = dict(os.environ)
+        if parts.password:
+            env["PGPASSWORD"] = parts.password
+        out = subprocess.run(
+            ["pgbench", "-n", "-h", parts.hostname or "127.0.0.1", "-p",
+             str(parts.port or 5432), "-U", parts.username or "postgres",
+             "-c", str(clients), "-j", "2", "-T", str(max(1, round(seconds))),
+             "-f", fh.name, parts.path.lstrip("/") or "postgres"],
+            capture_output=True, text=True, check=True, env=env).stdout
+    finally:
+        os.unlink(fh.name)
+    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+    return float(match.group(1)) if match else float("nan")
 
 
 def main() -> None:
@@ -156,16 +177,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--redis-ops", type=int, default=40_000)
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (best of)")
     args = parser.parse_args()
     redis_url = os.environ.get("ECOMLAB_REDIS_URL")
     pg_url = os.environ.get("ECOMLAB_PG_URL")
     if redis_url and shutil.which("redis-benchmark"):
-        bench_redis(redis_url, args.clients, args.redis_ops)
+        bench_redis(redis_url, args.clients, args.redis_ops, args.rounds)
     else:
         print("skip Redis: set ECOMLAB_REDIS_URL and install redis-benchmark")
     if pg_url and shutil.which("pgbench"):
         for skus in (1, 64):
-            bench_postgres(pg_url, args.clients, args.seconds, skus)
+            bench_postgres(pg_url, args.clients, args.seconds, skus, args.rounds)
     else:
         print("skip PostgreSQL: set ECOMLAB_PG_URL and install pgbench")
 
