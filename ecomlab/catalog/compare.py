@@ -49,8 +49,10 @@ class Questions:
     @classmethod
     def from_filter(cls, flt: ProductFilter, sku: str) -> Questions:
         """Questions for ``flt``: the in-stock query uses the prefix's last segment."""
-        name = flt.category.split("/")[-1] if flt.category else "Electronics"
-        return cls(flt, name or "Electronics", sku)
+        if flt.category is None:
+            return cls(flt, "Electronics", sku)
+        # the last segment; a prefix ending in "/" is kept whole (it names no category)
+        return cls(flt, flt.category.split("/")[-1] or flt.category, sku)
 
 
 def _calls(store: SqlStore | DocumentStore, q: Questions) -> dict[str, Callable[[], Any]]:

@@ -63,6 +63,7 @@ __all__ = [
     "run_table",
     "sample_document",
     "scaling_sweep",
+    "schemas_side_by_side",
     "seed_like_matches",
     "seed_queries",
     "write_costs",
@@ -481,6 +482,18 @@ def run_table(run: Result) -> pd.DataFrame:
                            f"{side['rename']['reads_during_rename']}",
         })
     return pd.DataFrame(rows).set_index("model")
+
+
+def schemas_side_by_side(catalog: Catalog, backend: str = "duckdb") -> str:
+    """HTML: the relational DDL (left) next to one product document (right)."""
+    import html
+
+    left = html.escape(relational_ddl(backend))
+    right = html.escape(sample_document(catalog))
+    cell = ('<td style="vertical-align:top;text-align:left"><b>{}</b>'
+            '<pre style="font-size:11px">{}</pre></td>')
+    return ("<table><tr>" + cell.format(f"relational ({html.escape(backend)})", left)
+            + cell.format("document (one product)", right) + "</tr></table>")
 
 
 # ------------------------------------------------------------------------------ the ledger

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from ecomlab import validate
 from ecomlab.catalog.checks import text_value
-from ecomlab.catalog.documents import COLLECTION, prefix_query
+from ecomlab.catalog.documents import COLLECTION, _fetch, prefix_query
 from ecomlab.catalog.relational import (
     brands,
     categories,
@@ -289,8 +289,8 @@ def _brand_names_sql(store: SqlStore, brand_id: int) -> list[str]:
 
 
 def _brand_names_docs(store: DocumentStore, brand_id: int) -> list[str]:
-    return [d["brand"]["name"] for d in store.db[COLLECTION].find({"brand.id": brand_id},
-                                                                  {"brand.name": 1})]
+    cursor = store.db[COLLECTION].find({"brand.id": brand_id}, {"brand.name": 1})
+    return [d["brand"]["name"] for d in _fetch(cursor)]
 
 
 def rename_with_readers(model: Model, store: SqlStore | DocumentStore, brand_id: int,
@@ -373,7 +373,10 @@ def rename_with_readers(model: Model, store: SqlStore | DocumentStore, brand_id:
     renames: list[tuple[float, float]] = []
     touched = 0
     try:
-        started.wait(timeout_s)
+        try:
+            started.wait(timeout_s)
+        except threading.BrokenBarrierError:
+            rounds = 0  # a reader failed: its error is raised below, nothing is renamed
         for i in range(rounds):
             w0 = time.perf_counter() - t0
             touched = rename(name if i % 2 == 0 else old).touched
@@ -385,6 +388,9 @@ def rename_with_readers(model: Model, store: SqlStore | DocumentStore, brand_id:
             t.join(timeout_s)
     if errors:
         raise errors[0]
+    if not renames:
+        raise UnsupportedOperation(f"the readers did not start within {timeout_s} s; "
+                                   "nothing was renamed")
     overlapping = [s for s in samples if any(s[0] < w1 and s[1] > w0 for w0, w1 in renames)]
     mixed = [s for s in samples if s[2]]
     windows = []
