@@ -21,11 +21,17 @@ from ecomlab.messaging.experiment import (
     run_messaging,
     sweep_failure_rates,
 )
-from ecomlab.messaging.flows import OrderConsumer, ProcessedLedger, place_order_directly
+from ecomlab.messaging.flows import (
+    KvLedger,
+    OrderConsumer,
+    ProcessedLedger,
+    place_order_directly,
+)
 from ecomlab.messaging.services import make_services
 
 __all__ = [
     "MODES",
+    "KvLedger",
     "MessagingParams",
     "OrderConsumer",
     "ProcessedLedger",

@@ -36,6 +36,7 @@ def _cmd_messaging(args: argparse.Namespace) -> dict[str, Any]:
         "slow_service": args.slow_service, "slow_factor": args.slow_factor,
         "timeout_ms": args.timeout_ms, "time_scale": args.time_scale,
         "arrival_rate": args.arrival_rate, "broker_restart": args.broker_restart,
+        "ledger": args.ledger,
     }
     result = run_messaging(args.mode, args.orders, args.failure_rate, args.seed, **options)
     m = result.metrics
@@ -80,6 +81,9 @@ def register(run: Any, simulate: Any) -> None:
                    help="probability an order is published twice (default 0)")
     p.add_argument("--naive", action="store_true",
                    help="consumer without the processed-message ledger or idempotency keys")
+    p.add_argument("--ledger", choices=("memory", "kv"), default="memory",
+                   help="processed-message ledger: in memory, or in Redis (ECOMLAB_REDIS_URL, "
+                        "else fakeredis)")
     p.add_argument("--slow-service", choices=("payment", "inventory", "email"), default=None,
                    help="make one service --slow-factor times slower")
     p.add_argument("--slow-factor", type=_float, default=20.0,

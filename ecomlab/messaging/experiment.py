@@ -32,15 +32,19 @@ from ecomlab.errors import InvalidInput, UnsupportedOperation
 from ecomlab.measure import LatencySummary, Result, progress
 from ecomlab.messaging.flows import (
     DirectOutcome,
+    KvLedger,
+    Ledger,
     OrderConsumer,
     OrderRequest,
     place_order_directly,
 )
 from ecomlab.messaging.services import SEED_LATENCY_MS, SERVICE_NAMES, Services, make_services
 from ecomlab.stores.broker import Broker, InProcessBroker, WorkerPool, broker_store
+from ecomlab.stores.kv import KvStore, kv_store
 from ecomlab.validate import choice, integer, number, probability
 
 __all__ = [
+    "LEDGERS",
     "MODES",
     "MessagingParams",
     "cascade_table",
@@ -53,6 +57,7 @@ __all__ = [
 ]
 
 MODES: tuple[str, ...] = ("queue", "direct")
+LEDGERS: tuple[str, ...] = ("memory", "kv")
 SEED_RETRY_DELAY_MS = 1000.0  # the seed's retry delay before time scaling (ms)
 
 
@@ -80,9 +85,11 @@ class MessagingParams:
     max_retries: int = 3
     retry_delay_ms: float | None = None
     time_scale: float = 0.01
+    ledger: str = "memory"
 
     def __post_init__(self) -> None:
         choice("mode", self.mode, MODES)
+        choice("ledger", self.ledger, LEDGERS)
         integer("orders", self.orders, minimum=1, maximum=100_000)
         probability("failure_rate", self.failure_rate)
         integer("seed", self.seed, minimum=0)
@@ -264,7 +271,7 @@ def _run_direct(p: MessagingParams, services: Services, orders: list[OrderReques
 def _run_queue(p: MessagingParams, services: Services, orders: list[OrderRequest],
                arrivals: np.ndarray, broker: Broker,
                restart_broker: Callable[[], None] | None, drain_timeout_s: float,
-               show_progress: bool) -> dict[str, Any]:
+               show_progress: bool, ledger: Ledger | None) -> dict[str, Any]:
     queue = broker.declare_queue(f"ecomlab-orders-{uuid.uuid4().hex[:10]}",
                                  max_retries=p.max_retries, retry_delay_ms=p.retry_delay).name
     accepted_at: dict[str, float] = {}
@@ -272,7 +279,8 @@ def _run_queue(p: MessagingParams, services: Services, orders: list[OrderRequest
     refused: list[str] = []
     lock = threading.Lock()
     consumer = OrderConsumer(services, idempotent=p.idempotent, timeout_ms=p.timeout_ms,
-                             crash_rate=p.crash_rate, seed=p.seed, accepted_at=accepted_at)
+                             crash_rate=p.crash_rate, seed=p.seed, accepted_at=accepted_at,
+                             ledger=ledger)
 
     def duplicated(order_no: int) -> bool:
         if p.duplicate_rate <= 0:
@@ -370,7 +378,7 @@ def _run_queue(p: MessagingParams, services: Services, orders: list[OrderRequest
 
 
 def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 0.1,
-                  seed: int = 42, *, broker: Broker | None = None,
+                  seed: int = 42, *, broker: Broker | None = None, kv: KvStore | None = None,
                   restart_broker: Callable[[], None] | None = None,
                   drain_timeout_s: float = 60.0, show_progress: bool = False,
                   **options: Any) -> Result:
@@ -385,6 +393,8 @@ def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 
         seed: decides amounts, arrivals, and every injected fault.
         broker: the broker for queue mode; default :func:`broker_store` (ECOMLAB_AMQP_URL or
             in-process), disposed at the end if created here.
+        kv: the key-value store for ``ledger="kv"``; default :func:`kv_store`
+            (ECOMLAB_REDIS_URL or fakeredis).
         restart_broker: how to restart a real broker for ``broker_restart=True`` (the
             in-process broker restarts itself).
         drain_timeout_s: how long to wait for the queue to drain before counting the
@@ -392,7 +402,8 @@ def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 
         **options: the other fields of :class:`MessagingParams` (``slow_service``,
             ``slow_factor``, ``timeout_ms``, ``duplicate_rate``, ``crash_rate``,
             ``broker_restart``, ``idempotent``, ``workers``, ``web_workers``,
-            ``arrival_rate`` (orders/s), ``max_retries``, ``retry_delay_ms``, ``time_scale``).
+            ``arrival_rate`` (orders/s), ``max_retries``, ``retry_delay_ms``, ``time_scale``,
+            ``ledger`` — ``memory`` or ``kv``: the processed-message ledger in Redis).
 
     Returns:
         A ``measured`` :class:`~ecomlab.measure.Result` (see the module docstring for metrics).
@@ -423,7 +434,15 @@ def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 
         if broker is None:
             broker = broker_store()
             own_broker = True
+        ledger: KvLedger | None = None
+        own_kv = False
         try:
+            if p.ledger == "kv":
+                if kv is None:
+                    kv = kv_store()
+                    own_kv = True
+                ledger = KvLedger(kv.client, f"ecomlab:messaging:{uuid.uuid4().hex[:12]}")
+                backends["kv"] = kv.describe()
             if p.broker_restart and not isinstance(broker, InProcessBroker) \
                     and restart_broker is None:
                 raise UnsupportedOperation(
@@ -431,8 +450,12 @@ def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 
                     "ecomlab restarts only its in-process broker by itself")
             backends["broker"] = broker.describe()
             raw = _run_queue(p, services, orders_list, arrivals, broker, restart_broker,
-                             drain_timeout_s, show_progress)
+                             drain_timeout_s, show_progress, ledger)
         finally:
+            if ledger is not None:
+                ledger.clear()
+            if own_kv and kv is not None:
+                kv.dispose()
             if own_broker:
                 broker.dispose()
     elapsed = time.perf_counter() - started

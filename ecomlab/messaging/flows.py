@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ecomlab.messaging.services import ServiceError, Services
 from ecomlab.stores.broker import ConsumerCrash, Delivery
@@ -25,6 +25,8 @@ from ecomlab.stores.broker import ConsumerCrash, Delivery
 __all__ = [
     "STEPS",
     "DirectOutcome",
+    "KvLedger",
+    "Ledger",
     "OrderConsumer",
     "OrderRequest",
     "ProcessedLedger",
@@ -101,10 +103,21 @@ def place_order_directly(order: OrderRequest, services: Services, *,
     return DirectOutcome(True)
 
 
+class Ledger(Protocol):
+    """Which steps of which order are done (a processed-message ledger)."""
+
+    def done(self, order_id: str, step: str) -> bool: ...
+
+    def mark(self, order_id: str, step: str) -> bool: ...
+
+    def orders_done(self) -> set[str]: ...
+
+
 class ProcessedLedger:
     """Which steps of which order are done, so a redelivered message skips them.
 
-    Thread-safe; ``mark`` returns False when the step was already recorded.
+    In this process's memory: right for consumers that are threads of one process. Thread-safe;
+    ``mark`` returns False when the step was already recorded.
     """
 
     def __init__(self) -> None:
@@ -126,6 +139,36 @@ class ProcessedLedger:
         """Order ids whose every step is done."""
         with self._lock:
             return {o for o, s in self._done if s == "order"}
+
+
+class KvLedger:
+    """The processed-message ledger in Redis (or fakeredis), shared by every consumer process.
+
+    ``mark`` is one ``SADD``, atomic on the server: exactly one of two racing consumers gets
+    True. Keys live under ``prefix``; :meth:`clear` deletes them.
+    """
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self.client = client
+        self.steps_key = f"{prefix}:steps"
+        self.orders_key = f"{prefix}:orders"
+
+    def done(self, order_id: str, step: str) -> bool:
+        return bool(self.client.sismember(self.steps_key, f"{order_id}|{step}"))
+
+    def mark(self, order_id: str, step: str) -> bool:
+        first = int(self.client.sadd(self.steps_key, f"{order_id}|{step}")) == 1
+        if first and step == "order":
+            self.client.sadd(self.orders_key, order_id)
+        return first
+
+    def orders_done(self) -> set[str]:
+        """Order ids whose every step is done."""
+        return {str(m) for m in self.client.smembers(self.orders_key)}
+
+    def clear(self) -> None:
+        """Delete this ledger's keys."""
+        self.client.delete(self.steps_key, self.orders_key)
 
 
 @dataclass
@@ -152,17 +195,19 @@ class OrderConsumer:
             acknowledging (first delivery of a message only; decided by ``seed``).
         seed: decides the crashes.
         accepted_at: order id -> ``time.perf_counter()`` of acceptance, for completion times.
+        ledger: where processed steps are recorded (default: in memory).
     """
 
     def __init__(self, services: Services, *, idempotent: bool = True,
                  timeout_ms: float | None = None, crash_rate: float = 0.0, seed: int = 0,
-                 accepted_at: dict[str, float] | None = None) -> None:
+                 accepted_at: dict[str, float] | None = None,
+                 ledger: Ledger | None = None) -> None:
         self.services = services
         self.idempotent = idempotent
         self.timeout_ms = timeout_ms
         self.crash_rate = crash_rate
         self.seed = seed
-        self.ledger = ProcessedLedger()
+        self.ledger: Ledger = ledger if ledger is not None else ProcessedLedger()
         self.accepted_at = accepted_at if accepted_at is not None else {}
         self.stats = _Stats()
         self.lock = threading.Lock()

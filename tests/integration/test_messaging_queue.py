@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ecomlab.config import Settings
 from ecomlab.messaging import run_messaging
-from ecomlab.stores import Broker, broker_store
+from ecomlab.stores import Broker, KvStore, broker_store
 from tests.conftest import real_url
 
 FAST = {"time_scale": 0.0005, "arrival_rate": 3000.0, "retry_delay_ms": 2.0}
@@ -118,3 +118,40 @@ def test_queue_success_share_agrees_with_the_negative_binomial_closed_form() -> 
     expected = expected_success_share("queue", 0.4, max_retries=3)  # 0.8208
     # tolerance 0.07 is > 4 binomial standard errors (sqrt(0.82*0.18/500) = 0.017)
     assert abs(r.metrics["succeeded"] / n - expected) < 0.07
+
+
+def test_a_ledger_in_redis_also_prevents_double_charges(any_kv: KvStore) -> None:
+    before = set(any_kv.client.keys("ecomlab:messaging:*"))
+    r = run_messaging("queue", 60, 0.3, 17, broker=broker_store(settings=Settings()),
+                      kv=any_kv, ledger="kv", crash_rate=0.3, duplicate_rate=0.2, **FAST)
+    m = r.metrics
+    assert (m["lost"], m["duplicate_charges"], m["orphan_charges"]) == (0, 0, 0)
+    assert m["redeliveries"] > 0 and m["skipped_duplicates"] > 0
+    assert r.backends["kv"]["backend"] == any_kv.backend
+    assert set(any_kv.client.keys("ecomlab:messaging:*")) == before  # the ledger cleaned up
+
+
+def test_two_consumers_racing_on_the_redis_ledger_mark_a_step_once(any_kv: KvStore) -> None:
+    import threading
+    import uuid
+
+    from ecomlab.messaging import KvLedger
+
+    ledger = KvLedger(any_kv.client, f"ecomlab:messaging:test-{uuid.uuid4().hex[:8]}")
+    wins: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def race() -> None:
+        barrier.wait()
+        wins.append(ledger.mark("ord-1", "payment"))
+
+    threads = [threading.Thread(target=race) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert sorted(wins) == [False] * 7 + [True]
+        assert ledger.done("ord-1", "payment") and not ledger.done("ord-1", "inventory")
+    finally:
+        ledger.clear()

@@ -116,6 +116,7 @@ def test_a_direct_timeout_on_payment_leaves_an_orphan_charge() -> None:
     ({"workers": 0}, "workers must be >= 1"),
     ({"slow_service": "shipping"}, "unknown slow_service 'shipping'"),
     ({"idempotent": "yes"}, "idempotent must be True or False"),
+    ({"ledger": "disk"}, "unknown ledger 'disk'; choose 'memory' or 'kv'"),
 ])
 def test_bad_parameters_are_refused_naming_the_value(kwargs: dict[str, object],
                                                      message: str) -> None:
