@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -23,7 +24,13 @@ from ecomlab.errors import EcomlabError
 __all__ = ["TOPIC_COMMANDS", "build_parser", "main"]
 
 #: modules that register ``run`` / ``simulate`` subcommands (see the module docstring)
-TOPIC_COMMANDS: tuple[str, ...] = ("ecomlab.inventory.cli", "ecomlab.messaging.cli", "ecomlab.caching.cli", "ecomlab.catalog.cli", "ecomlab.processing.cli",)  # noqa: E501
+TOPIC_COMMANDS: tuple[str, ...] = (
+    "ecomlab.inventory.cli",
+    "ecomlab.catalog.cli",
+    "ecomlab.processing.cli",
+    "ecomlab.messaging.cli",
+    "ecomlab.caching.cli",
+)
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -174,10 +181,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ecomlab: interrupted", file=sys.stderr)
         return 130
-    if getattr(args, "json", False):
-        print(json.dumps(data, sort_keys=True, default=str))
-    else:
-        _print_human(data)
+    try:
+        if getattr(args, "json", False):
+            print(json.dumps(data, sort_keys=True, default=str))
+        else:
+            _print_human(data)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) went away: not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0
 
 
