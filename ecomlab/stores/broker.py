@@ -412,7 +412,11 @@ class InProcessBroker:
         return mid
 
     def consumer(self, queue: str, *, prefetch: int = 1) -> _LocalConsumer:
-        """A consumer for one worker thread (``prefetch`` unacked messages at most)."""
+        """A consumer for one worker thread.
+
+        Each ``get`` takes one message; ``prefetch`` is accepted for interface parity but not
+        enforced (a consumer that gets without settling holds more than ``prefetch``).
+        """
         spec = self._declared.get(queue)
         c = _LocalConsumer(self, spec, integer("prefetch", prefetch, minimum=1))
         with self._cond:
