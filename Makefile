@@ -35,7 +35,8 @@ unit: $(STAMP)
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
 nbval: $(STAMP)
-	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly \
+	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg \
+	    --nbval-cell-timeout=300 \
 	    $(PYTEST_ARGS)
 
 test: lint types unit nbval

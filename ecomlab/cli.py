@@ -21,7 +21,8 @@ from typing import Any, NoReturn
 
 from ecomlab.errors import EcomlabError
 
-__all__ = ["TOPIC_COMMANDS", "build_parser", "main"]
+__all__ = ["TOPIC_COMMANDS", "add_json_flag", "add_seed_flag", "build_parser", "int_arg", "main",
+           "number_arg"]
 
 #: modules that register ``run`` / ``simulate`` subcommands (see the module docstring)
 TOPIC_COMMANDS: tuple[str, ...] = (
@@ -46,21 +47,31 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _positive_int(text: str) -> int:
+def int_arg(text: str) -> int:
+    """argparse type: a whole number (range checks belong to the package's validation)."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def number_arg(text: str) -> float:
+    """argparse type: a number (range checks belong to the package's validation)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = int_arg(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
     return value
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = int_arg(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
     return value

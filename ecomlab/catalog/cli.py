@@ -16,18 +16,6 @@ from ecomlab import cli
 __all__ = ["register"]
 
 
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
@@ -47,19 +35,20 @@ def register(run: Any, simulate: Any) -> None:
         description="Load one generated catalog into a relational store and a document store, "
                     "check both answer the same questions identically, time the reads, weigh "
                     "the storage and rename a brand under concurrent readers.")
-    p.add_argument("--products", type=_int, default=2000,
+    p.add_argument("--products", type=cli.int_arg, default=2000,
                    help="catalog size in products (default 2000; 10 .. 1,000,000)")
     cli.add_seed_flag(p)
     p.add_argument("--category", default="Electronics/Computers",
                    help="category path prefix for the listing (default Electronics/Computers)")
-    p.add_argument("--min-price", type=_number, default=None, help="lowest price (USD)")
-    p.add_argument("--max-price", type=_number, default=None, help="highest price (USD)")
+    p.add_argument("--min-price", type=cli.number_arg, default=None, help="lowest price (USD)")
+    p.add_argument("--max-price", type=cli.number_arg, default=None, help="highest price (USD)")
     p.add_argument("--sql", choices=("duckdb", "sqlite", "postgres"), default=None,
                    help="relational backend (default: ECOMLAB_SQL_URL, else duckdb)")
-    p.add_argument("--repeats", type=_int, default=10, help="timed runs per query (default 10)")
-    p.add_argument("--readers", type=_int, default=4,
+    p.add_argument("--repeats", type=cli.int_arg, default=10,
+                   help="timed runs per query (default 10)")
+    p.add_argument("--readers", type=cli.int_arg, default=4,
                    help="reader threads during the rename (default 4)")
-    p.add_argument("--rounds", type=_int, default=3,
+    p.add_argument("--rounds", type=cli.int_arg, default=3,
                    help="brand renames during the mixed-read experiment (default 3)")
     cli.add_json_flag(p)
     p.set_defaults(func=_run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ecomlab.cli import int_arg, number_arg
 from ecomlab.messaging.experiment import MODES, run_messaging
 
 __all__ = ["register"]
@@ -15,18 +16,6 @@ _PUBLIC = ("orders", "accepted", "succeeded", "failed", "dead_lettered", "lost",
            "timeouts", "dead_letter_messages", "elapsed_s")
 
 
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
 def _cmd_messaging(args: argparse.Namespace) -> dict[str, Any]:
@@ -71,13 +60,13 @@ def register(run: Any, simulate: Any) -> None:
                     "dead-letter queue and an idempotent consumer. The broker is RabbitMQ "
                     "when ECOMLAB_AMQP_URL is set, else in-process. Label: measured.")
     p.add_argument("--mode", choices=MODES, default="queue", help="queue or direct")
-    p.add_argument("--orders", type=_int, default=200, help="orders to place (default 200)")
-    p.add_argument("--failure-rate", type=_float, default=0.1,
+    p.add_argument("--orders", type=int_arg, default=200, help="orders to place (default 200)")
+    p.add_argument("--failure-rate", type=number_arg, default=0.1,
                    help="probability that a service call fails, in [0, 1) (default 0.1)")
-    p.add_argument("--workers", type=_int, default=4, help="queue consumers (default 4)")
-    p.add_argument("--crash-rate", type=_float, default=0.0,
+    p.add_argument("--workers", type=int_arg, default=4, help="queue consumers (default 4)")
+    p.add_argument("--crash-rate", type=number_arg, default=0.0,
                    help="probability a consumer dies after the work, before ack (default 0)")
-    p.add_argument("--duplicate-rate", type=_float, default=0.0,
+    p.add_argument("--duplicate-rate", type=number_arg, default=0.0,
                    help="probability an order is published twice (default 0)")
     p.add_argument("--naive", action="store_true",
                    help="consumer without the processed-message ledger or idempotency keys")
@@ -86,13 +75,13 @@ def register(run: Any, simulate: Any) -> None:
                         "else fakeredis)")
     p.add_argument("--slow-service", choices=("payment", "inventory", "email"), default=None,
                    help="make one service --slow-factor times slower")
-    p.add_argument("--slow-factor", type=_float, default=20.0,
+    p.add_argument("--slow-factor", type=number_arg, default=20.0,
                    help="latency multiplier of the slow service (default 20)")
-    p.add_argument("--timeout-ms", type=_float, default=None,
+    p.add_argument("--timeout-ms", type=number_arg, default=None,
                    help="client timeout per service call, real ms (default none)")
-    p.add_argument("--time-scale", type=_float, default=0.01,
+    p.add_argument("--time-scale", type=number_arg, default=0.01,
                    help="real ms per seed ms (default 0.01: payment ~8 ms)")
-    p.add_argument("--arrival-rate", type=_float, default=200.0,
+    p.add_argument("--arrival-rate", type=number_arg, default=200.0,
                    help="orders per second (default 200)")
     p.add_argument("--broker-restart", action="store_true",
                    help="restart the in-process broker halfway (queue mode)")
