@@ -302,6 +302,20 @@ def _check_ttl(name: str, ttl_ms: float | None) -> float | None:
     return number(name, ttl_ms, minimum=0.0, min_inclusive=False)
 
 
+def _check_message(spec: QueueSpec, body: object, message_id: str | None,
+                   headers: Mapping[str, Any] | None, ttl_ms: float | None
+                   ) -> tuple[bytes, str, dict[str, Any], float | None]:
+    """Validate one publish: (encoded body, message id, headers, effective TTL in ms)."""
+    data = _check_body(body)
+    hdrs = _check_headers(headers)
+    ttl = _check_ttl("ttl_ms", ttl_ms)
+    ttl = spec.message_ttl_ms if ttl is None else ttl
+    mid = message_id if message_id is not None else uuid.uuid4().hex
+    if not isinstance(mid, str) or not mid:
+        raise InvalidInput(f"message_id must be a non-empty string, got {message_id!r}")
+    return data, mid, hdrs, ttl
+
+
 def _check_spec(name: str, max_retries: int, retry_delay_ms: float,
                 message_ttl_ms: float | None) -> QueueSpec:
     return QueueSpec(
@@ -394,13 +408,7 @@ class InProcessBroker:
                 is dead-lettered with reason ``expired``. Defaults to the queue's.
         """
         spec = self._declared.get(queue)
-        data = _check_body(body)
-        hdrs = _check_headers(headers)
-        ttl = _check_ttl("ttl_ms", ttl_ms)
-        ttl = spec.message_ttl_ms if ttl is None else ttl
-        mid = message_id if message_id is not None else uuid.uuid4().hex
-        if not isinstance(mid, str) or not mid:
-            raise InvalidInput(f"message_id must be a non-empty string, got {message_id!r}")
+        data, mid, hdrs, ttl = _check_message(spec, body, message_id, headers, ttl_ms)
         now = time.monotonic()
         env = _Envelope(data, mid, hdrs, time.time(),
                         None if ttl is None else now + ttl / 1000.0, persistent)
@@ -753,13 +761,7 @@ class RabbitBroker:
             ttl_ms: per-message time-to-live (ms, AMQP ``expiration``); defaults to the queue's.
         """
         spec = self._declared.get(queue)
-        data = _check_body(body)
-        hdrs = _check_headers(headers)
-        ttl = _check_ttl("ttl_ms", ttl_ms)
-        ttl = spec.message_ttl_ms if ttl is None else ttl
-        mid = message_id if message_id is not None else uuid.uuid4().hex
-        if not isinstance(mid, str) or not mid:
-            raise InvalidInput(f"message_id must be a non-empty string, got {message_id!r}")
+        data, mid, hdrs, ttl = _check_message(spec, body, message_id, headers, ttl_ms)
         self._publish_raw(spec.name, data, mid, hdrs, ttl, time.time())
         return mid
 
