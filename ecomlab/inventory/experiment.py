@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 from ecomlab import validate
 from ecomlab.errors import InvalidInput, UnsupportedOperation, choices_text
@@ -215,32 +216,50 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
     errors: list[BaseException] = []
     barrier = threading.Barrier(buyers + 1)
 
+    store = inv.tables.store if isinstance(inv, EventualInventory) else inv.store
+    pool_size = getattr(store.engine.pool, "size", None)
+    # a row-lock buyer on PostgreSQL keeps its connection as its session (as a pgbench client
+    # does) when the pool has one for every buyer; otherwise buyers take turns per transaction
+    sessions = (isinstance(inv, RelationalInventory) and inv.holds_session
+                and callable(pool_size) and buyers <= pool_size())
+
     def buyer(b: int) -> None:
         process = f"buyer-{b}"
         try:
-            store = inv.tables.store if isinstance(inv, EventualInventory) else inv.store
-            with store.engine.connect():  # open this buyer's pooled connection before the race
-                pass
-            barrier.wait()
-            for spec in per_buyer[b]:
-                crash = bool(buyer_crash_rate) and np.random.default_rng(
-                    [seed, spec.order_id, 3]).random() < buyer_crash_rate
-                lines = [[ln.sku, ln.quantity] for ln in spec.lines]
-                history.record(process, "invoke", "order", spec.order_id, lines=lines)
-                t0 = time.perf_counter_ns()
-                oid = spec.order_id
-                accept = functools.partial(history.record, process, "ok", "order", oid)
-                out = inv.place_order(spec, ledger, crash=crash, on_accept=accept)
-                latencies[oid - 1] = (time.perf_counter_ns() - t0) / 1e6
-                lock_wait[oid - 1] = out.lock_wait_ns / 1e6
-                outcomes[oid - 1] = out
-                if out.status == "rejected":
-                    history.record(process, "fail", "order", oid, reason=out.reason)
-                elif out.status == "crashed":
-                    history.record(process, "info", "order", oid, reason=out.reason)
+            with contextlib.ExitStack() as session:
+                # open this buyer's pooled connection before the race
+                held: sa.Connection | None = session.enter_context(store.engine.connect())
+                if not sessions:
+                    session.close()
+                    held = None
+                buy(b, process, held, barrier)
         except Exception as exc:  # surfaced in the main thread below
             errors.append(exc)
             barrier.abort()
+
+    def buy(b: int, process: str, held: sa.Connection | None,
+            barrier: threading.Barrier) -> None:
+        barrier.wait()
+        for spec in per_buyer[b]:
+            crash = bool(buyer_crash_rate) and np.random.default_rng(
+                [seed, spec.order_id, 3]).random() < buyer_crash_rate
+            lines = [[ln.sku, ln.quantity] for ln in spec.lines]
+            history.record(process, "invoke", "order", spec.order_id, lines=lines)
+            t0 = time.perf_counter_ns()
+            oid = spec.order_id
+            accept = functools.partial(history.record, process, "ok", "order", oid)
+            if held is not None and isinstance(inv, RelationalInventory):
+                out = inv.place_order(spec, ledger, crash=crash, on_accept=accept,
+                                      connection=held)
+            else:
+                out = inv.place_order(spec, ledger, crash=crash, on_accept=accept)
+            latencies[oid - 1] = (time.perf_counter_ns() - t0) / 1e6
+            lock_wait[oid - 1] = out.lock_wait_ns / 1e6
+            outcomes[oid - 1] = out
+            if out.status == "rejected":
+                history.record(process, "fail", "order", oid, reason=out.reason)
+            elif out.status == "crashed":
+                history.record(process, "info", "order", oid, reason=out.reason)
 
     threads = [threading.Thread(target=buyer, args=(b,), name=f"buyer-{b}")
                for b in range(buyers)]

@@ -55,8 +55,9 @@ class PaymentLedger:
 
     def charge(self, order_id: int, amount_cents: int) -> LedgerEntry:
         """Charge an order; raises :class:`PaymentDeclined` (and records nothing) if declined."""
-        draw = np.random.default_rng([self.seed, order_id, 7]).random()
-        if draw < self.failure_rate:
+        # no draw when nothing can be declined: the generator costs ~0.1 ms per charge
+        if self.failure_rate > 0.0 and (
+                np.random.default_rng([self.seed, order_id, 7]).random() < self.failure_rate):
             with self._lock:
                 self.declined += 1
             raise PaymentDeclined(f"payment for order {order_id} declined")

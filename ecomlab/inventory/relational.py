@@ -188,6 +188,9 @@ class RelationalInventory(InventoryTables):
         self.seed = seed
         super().__init__(store, skus)
         self.can_set_deadlock_timeout = self._probe_deadlock_timeout()
+        self._hold_connection = strategy == "row-lock" and store.backend == "postgres"
+        if self._hold_connection:
+            self._prepare_pg_sql()
 
     def _probe_deadlock_timeout(self) -> bool:
         if self.store.backend != "postgres" or self.strategy != "row-lock":
@@ -202,7 +205,8 @@ class RelationalInventory(InventoryTables):
 
     # ------------------------------------------------------------------ the buyer's flow
     def place_order(self, spec: OrderSpec, ledger: PaymentLedger, *, crash: bool = False,
-                    on_accept: Callable[[], object] | None = None) -> Outcome:
+                    on_accept: Callable[[], object] | None = None,
+                    connection: sa.Connection | None = None) -> Outcome:
         """Reserve, charge, then confirm (or release on a declined payment).
 
         Args:
@@ -210,11 +214,23 @@ class RelationalInventory(InventoryTables):
             ledger: the payment service.
             crash: inject a fault: the buyer dies inside its reservation transaction.
             on_accept: called when the buyer is told "yes" (after the confirmation commits).
+            connection: a connection the buyer holds for its session (outside any
+                transaction); the order's transactions run on it. None = check one out.
 
         Raises:
             InvalidInput: a bad quantity or unknown SKU (nothing is touched).
         """
         lines = check_lines(spec.lines, self.skus)
+        if connection is not None or not self._hold_connection:
+            return self._place_order(spec, lines, ledger, crash, on_accept, connection)
+        # one pooled connection for both transactions of the order: one checkout (and its
+        # liveness ping) per order instead of one per transaction
+        with self.store.engine.connect() as held:
+            return self._place_order(spec, lines, ledger, crash, on_accept, held)
+
+    def _place_order(self, spec: OrderSpec, lines: Sequence[Line], ledger: PaymentLedger,
+                     crash: bool, on_accept: Callable[[], object] | None,
+                     held: sa.Connection | None) -> Outcome:
         out = Outcome("accepted")
         reserve = {"row-lock": self._reserve_row_lock,
                    "conditional-update": self._reserve_conditional,
@@ -226,7 +242,7 @@ class RelationalInventory(InventoryTables):
         try:
             self._transaction(
                 lambda conn, state: reserve(conn, spec, lines, state, crash, out), out,
-                prepare=prepare)
+                prepare=prepare, held=held)
         except _OutOfStock:
             out.status, out.reason = "rejected", "out_of_stock"
             return out
@@ -240,14 +256,20 @@ class RelationalInventory(InventoryTables):
             ledger.charge(spec.order_id, self.amount_cents(lines))
         except PaymentDeclined:
             self._transaction(lambda conn, _: self._settle(conn, spec, lines, "rejected"),
-                              out, bound=100_000)
+                              out, bound=100_000, held=held)
             out.status, out.reason = "rejected", "payment_declined"
             return out
         self._transaction(lambda conn, _: self._settle(conn, spec, lines, "confirmed"), out,
-                          bound=100_000)
+                          bound=100_000, held=held)
         if on_accept is not None:
             on_accept()
         return out
+
+    @property
+    def holds_session(self) -> bool:
+        """True when a buyer should keep one connection for all its orders (row-lock on
+        PostgreSQL: it saves a pool checkout and its liveness ping per transaction)."""
+        return self._hold_connection
 
     def _ordered(self, lines: Sequence[Line]) -> list[tuple[int, int]]:
         pairs = [(self.skus[ln.sku].product_id, ln.quantity) for ln in lines]
@@ -255,6 +277,9 @@ class RelationalInventory(InventoryTables):
 
     def _reserve_row_lock(self, conn: sa.Connection, spec: OrderSpec, lines: Sequence[Line],
                           _state: Any, crash: bool, out: Outcome) -> None:
+        if self.store.backend == "postgres":
+            self._reserve_row_lock_pg(conn, spec, lines, crash, out)
+            return
         if self.can_set_deadlock_timeout:
             conn.execute(sa.text(f"SET LOCAL deadlock_timeout = '{self.deadlock_timeout_ms}ms'"))
         pairs = self._ordered(lines)
@@ -273,6 +298,99 @@ class RelationalInventory(InventoryTables):
         self.insert_order(conn, spec, pairs, lines, "reserved")
         if crash:
             raise BuyerCrash(f"buyer {spec.buyer} died before committing order {spec.order_id}")
+
+    def _reserve_row_lock_pg(self, conn: sa.Connection, spec: OrderSpec,
+                             lines: Sequence[Line], crash: bool, out: Outcome) -> None:
+        """Row-lock on PostgreSQL through the transaction's own psycopg connection.
+
+        The same steps as the portable path (lock each row ``FOR UPDATE`` in product-id order,
+        check, reserve, order rows), with fewer client round trips: ``SET LOCAL`` travels with
+        the first lock, and once the rows are locked the reserve and the order rows go in one
+        statement (the rows are already locked, so its update order cannot deadlock). A hot row
+        stays locked for two round trips (that statement and ``COMMIT``) instead of four, and
+        the driver's per-statement cost drops.
+        """
+        pairs = self._ordered(lines)
+        cur = self._driver_cursor(conn)
+        try:
+            for i, (pid, q) in enumerate(pairs):
+                t0 = time.perf_counter_ns()
+                if i == 0 and self.can_set_deadlock_timeout:
+                    # one round trip: SET LOCAL and the first lock, as two statements
+                    cur.execute(self._sql_set_and_lock.format(pid=int(pid)), prepare=False)
+                    cur.nextset()
+                else:
+                    cur.execute(self._sql_lock, (pid,))
+                row = cur.fetchone()
+                out.lock_wait_ns += time.perf_counter_ns() - t0
+                if row is None:
+                    raise InvalidInput(f"product id {pid!r} has no stock row")
+                if row[0] < q:
+                    raise _OutOfStock
+            cur.execute(self._sql_reserve, {
+                "p": [p for p, _ in pairs], "q": [q for _, q in pairs], "o": spec.order_id,
+                "b": spec.buyer, "a": self.amount_cents(lines)})
+            if crash:
+                raise BuyerCrash(f"buyer {spec.buyer} died before committing order "
+                                 f"{spec.order_id}")
+        except self._driver_error as exc:
+            raise sa.exc.DBAPIError.instance(None, None, exc, self._driver_error) from exc
+        finally:
+            cur.close()
+
+    def _settle_pg(self, conn: sa.Connection, spec: OrderSpec,
+                   pairs: Sequence[tuple[int, int]], status: str) -> None:
+        """One-line orders settle in one statement; longer ones row by row in product-id order
+        (an ``UPDATE ... FROM`` over several rows would lock them in plan order)."""
+        target = "sold_stock" if status == "confirmed" else "available_stock"
+        cur = self._driver_cursor(conn)
+        try:
+            if len(pairs) == 1:
+                cur.execute(self._sql_settle_one[target],
+                            {"p": pairs[0][0], "q": pairs[0][1], "s": status,
+                             "o": spec.order_id})
+                return
+            for pid, q in pairs:
+                cur.execute(self._sql_move[target], {"p": pid, "q": q})
+            cur.execute(self._sql_status, {"s": status, "o": spec.order_id})
+        except self._driver_error as exc:
+            raise sa.exc.DBAPIError.instance(None, None, exc, self._driver_error) from exc
+        finally:
+            cur.close()
+
+    @staticmethod
+    def _driver_cursor(conn: sa.Connection) -> Any:
+        """A psycopg cursor on the connection (and inside the transaction) SQLAlchemy holds."""
+        return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+    def _prepare_pg_sql(self) -> None:
+        """Statement texts of the PostgreSQL row-lock path (constant, so psycopg prepares them
+        server-side after a few runs)."""
+        import psycopg
+
+        self._driver_error = psycopg.Error
+        st, od, ln = self.t_stock, self.t_orders, self.t_lines
+        self._sql_lock = f"SELECT available_stock FROM {st} WHERE product_id = %s FOR UPDATE"
+        self._sql_set_and_lock = (
+            f"SET LOCAL deadlock_timeout = '{self.deadlock_timeout_ms}ms'; SELECT available_stock "
+            f"FROM {st} WHERE product_id = {{pid:d}} FOR UPDATE")
+        self._sql_reserve = (
+            f"WITH reserved AS (UPDATE {st} AS s SET available_stock = s.available_stock - v.q, "
+            "reserved_stock = s.reserved_stock + v.q "
+            "FROM unnest(%(p)s::int[], %(q)s::int[]) AS v(p, q) WHERE s.product_id = v.p), "
+            f"head AS (INSERT INTO {od} VALUES (%(o)s, %(b)s, 'reserved', %(a)s)) "
+            f"INSERT INTO {ln} SELECT %(o)s, v.p, v.q "
+            "FROM unnest(%(p)s::int[], %(q)s::int[]) AS v(p, q)")
+        self._sql_settle_one = {
+            t: (f"WITH moved AS (UPDATE {st} SET reserved_stock = reserved_stock - %(q)s, "
+                f"{t} = {t} + %(q)s WHERE product_id = %(p)s) "
+                f"UPDATE {od} SET status = %(s)s WHERE order_id = %(o)s")
+            for t in ("sold_stock", "available_stock")}
+        self._sql_move = {
+            t: (f"UPDATE {st} SET reserved_stock = reserved_stock - %(q)s, "
+                f"{t} = {t} + %(q)s WHERE product_id = %(p)s")
+            for t in ("sold_stock", "available_stock")}
+        self._sql_status = f"UPDATE {od} SET status = %(s)s WHERE order_id = %(o)s"
 
     def _reserve_conditional(self, conn: sa.Connection, spec: OrderSpec,
                              lines: Sequence[Line], _state: Any, crash: bool,
@@ -321,6 +439,9 @@ class RelationalInventory(InventoryTables):
     def _settle(self, conn: sa.Connection, spec: OrderSpec, lines: Sequence[Line],
                 status: str) -> None:
         """Move reserved units to sold (``confirmed``) or back to available (``rejected``)."""
+        if self.strategy == "row-lock" and self.store.backend == "postgres":
+            self._settle_pg(conn, spec, self.product_pairs(lines), status)
+            return
         target = "sold_stock" if status == "confirmed" else "available_stock"
         for pid, q in sorted((self.skus[ln.sku].product_id, ln.quantity) for ln in lines):
             conn.execute(sa.text(
@@ -330,9 +451,11 @@ class RelationalInventory(InventoryTables):
                      {"s": status, "o": spec.order_id})
 
     def _transaction(self, body: Callable[[sa.Connection, Any], T], out: Outcome, *,
-                     prepare: Callable[[], Any] | None = None, bound: int | None = None) -> T:
+                     prepare: Callable[[], Any] | None = None, bound: int | None = None,
+                     held: sa.Connection | None = None) -> T:
         return transaction(self.store, body, out, prepare=prepare,
-                           limit=self.max_retries if bound is None else bound, seed=self.seed)
+                           limit=self.max_retries if bound is None else bound, seed=self.seed,
+                           connection=held)
 
     def describe(self) -> dict[str, object]:
         """The store's facts plus this strategy's settings."""
@@ -346,11 +469,13 @@ class RelationalInventory(InventoryTables):
 
 
 def transaction(store: SqlStore, body: Callable[[sa.Connection, Any], T], out: Outcome, *,
-                prepare: Callable[[], Any] | None = None, limit: int = 200, seed: int = 0) -> T:
+                prepare: Callable[[], Any] | None = None, limit: int = 200, seed: int = 0,
+                connection: sa.Connection | None = None) -> T:
     """Run ``body(conn, prepare())`` in one transaction; retry conflicts, busy errors, deadlocks.
 
     Every failed attempt rolls back completely. Retries back off with jitter (at most 20 ms);
-    ``out`` counts retries, conflicts and deadlocks.
+    ``out`` counts retries, conflicts and deadlocks. With ``connection`` (one the caller
+    holds, outside any transaction) the transactions run on it instead of a fresh checkout.
 
     Raises:
         RetriesExhausted: still failing after ``limit`` retries.
@@ -359,6 +484,9 @@ def transaction(store: SqlStore, body: Callable[[sa.Connection, Any], T], out: O
     while True:
         state = prepare() if prepare is not None else None
         try:
+            if connection is not None:
+                with connection.begin():
+                    return body(connection, state)
             with store.engine.begin() as conn:
                 return body(conn, state)
         except _Retry:
