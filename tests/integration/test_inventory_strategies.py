@@ -162,9 +162,14 @@ def test_cache_check_oversells_a_hot_sku_and_compensates_every_oversold_unit(
 
 def test_validator_crashes_without_idempotent_refunds_are_caught_as_double_refunds(
         kv: KvStore, truth: SqlStore) -> None:
-    run = run_inventory("cache-check", kv=kv, sql=truth, buyers=BUYERS, stock=2, orders=128,
-                        seed=3, validator_crash_rate=0.9, validator_restart_ms=0.5,
-                        idempotent_refunds=False)
+    # a double refund needs a crash to land between refund and acknowledgement: thread timing
+    # decides where crashes fall, so allow a few seeded attempts to observe one
+    for seed in (3, 4, 5):
+        run = run_inventory("cache-check", kv=kv, sql=truth, buyers=BUYERS, stock=2,
+                            orders=128, seed=seed, validator_crash_rate=0.9,
+                            validator_restart_ms=0.5, idempotent_refunds=False)
+        if run.report.double_refunds > 0:
+            break
     assert run.result.metrics["validator_crashes"] > 0
     assert run.report.double_refunds > 0
     assert not run.report.valid
@@ -184,12 +189,18 @@ def test_unordered_row_locks_deadlock_on_postgres_and_sorted_ones_never_do(
         pytest.skip("row locks need PostgreSQL")
     kwargs = {"sql": store, "buyers": 8, "stock": 1000, "orders": 32, "skus": 2, "skew": 0.0,
               "max_items": 2, "seed": 11}
-    sorted_run = run_inventory("row-lock", lock_order="sorted", **kwargs)  # type: ignore[arg-type]
-    unordered = run_inventory("row-lock", lock_order="unordered", **kwargs)  # type: ignore[arg-type]
-    assert sorted_run.result.metrics["deadlocks"] == 0
+    # whether two buyers interleave into a cycle is up to the scheduler: sorted locking must
+    # never deadlock in any attempt; unordered locking must deadlock within a few attempts
+    for seed in (11, 12, 13):
+        kwargs["seed"] = seed
+        sorted_run = run_inventory("row-lock", lock_order="sorted", **kwargs)  # type: ignore[arg-type]
+        unordered = run_inventory("row-lock", lock_order="unordered", **kwargs)  # type: ignore[arg-type]
+        assert sorted_run.result.metrics["deadlocks"] == 0
+        assert sorted_run.report.valid and unordered.report.valid
+        assert unordered.result.metrics["orders_confirmed"] == 32
+        if unordered.result.metrics["deadlocks"] > 0:
+            break
     assert unordered.result.metrics["deadlocks"] > 0
-    assert sorted_run.report.valid and unordered.report.valid
-    assert unordered.result.metrics["orders_confirmed"] == 32
 
 
 @pytest.mark.parametrize("bad", [Line("RUN-URBA-0000001", 0), Line("RUN-URBA-0000001", -2),
