@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from ecomlab.config import KINDS, Settings, redact
 from ecomlab.config import settings as read_settings
-from ecomlab.errors import BackendUnavailable
 from ecomlab.stores.broker import (
     Broker,
     ConsumerCrash,
@@ -110,14 +109,4 @@ def _ping(kind: str, url: str, cfg: Settings) -> None:
         if store._client is not None:
             store._client.close()
     elif kind == "broker":
-        _ping_amqp(url)
-
-
-def _ping_amqp(url: str) -> None:
-    import kombu
-
-    try:
-        with kombu.Connection(url, connect_timeout=3) as conn:
-            conn.ensure_connection(max_retries=1, timeout=3)
-    except Exception as exc:  # kombu raises transport-specific errors
-        raise BackendUnavailable(f"cannot reach the broker at {redact(url)!r}: {exc}") from None
+        broker_store(url, settings=cfg).dispose()
