@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -74,8 +75,13 @@ class WriteCost:
 
 # ------------------------------------------------------------------------------ brand rename
 
-def rename_brand_sql(store: SqlStore, brand_id: int, new_name: str) -> WriteCost:
-    """Rename a brand: one ``UPDATE brands`` in one transaction."""
+def rename_brand_sql(store: SqlStore, brand_id: int, new_name: str, *,
+                     midway: Callable[[], None] | None = None) -> WriteCost:
+    """Rename a brand: one ``UPDATE brands`` in one transaction.
+
+    ``midway``, when given, is called inside the transaction after the update and before the
+    commit: the hook point where a reader can be sent in while the rename is in progress.
+    """
     bid = validate.integer("brand_id", brand_id, minimum=1)
     name = text_value("new_name", new_name)
     with timed() as sw, store.engine.begin() as conn:
@@ -83,19 +89,45 @@ def rename_brand_sql(store: SqlStore, brand_id: int, new_name: str) -> WriteCost
         touched = int(res.rowcount)  # read at once: DuckDB forgets it after the commit
         if touched == 0:
             raise InvalidInput(f"no brand with id {bid!r}; nothing was renamed")
+        if midway is not None:
+            midway()
     return WriteCost("relational", "rename brand", touched, sw.elapsed_ms,
                      note="UPDATE brands SET name = ... WHERE id = ... (1 transaction)")
 
 
-def rename_brand_docs(store: DocumentStore, brand_id: int, new_name: str) -> WriteCost:
-    """Rename a brand in every product document that embeds it (``update_many``)."""
+def rename_brand_docs(store: DocumentStore, brand_id: int, new_name: str, *,
+                      midway: Callable[[], None] | None = None) -> WriteCost:
+    """Rename a brand in every product document that embeds it (``update_many``).
+
+    ``update_many`` writes one document at a time with no isolation across documents.
+    ``midway``, when given, is the hook point between two of those writes: the documents are
+    renamed in two ``update_many`` calls (the first half of their ids, then the rest) and
+    ``midway`` is called between them, so a reader can be sent in at that moment.
+    """
     bid = validate.integer("brand_id", brand_id, minimum=1)
     name = text_value("new_name", new_name)
+    coll = store.db[COLLECTION]
+    update = {"$set": {"brand.name": name}}
     with timed() as sw:
-        res = store.db[COLLECTION].update_many({"brand.id": bid}, {"$set": {"brand.name": name}})
-    if res.matched_count == 0:
+        if midway is None:
+            res = coll.update_many({"brand.id": bid}, update)
+            matched, modified = int(res.matched_count), int(res.modified_count)
+        else:
+            ids = sorted(d["_id"] for d in _fetch(coll.find({"brand.id": bid}, {"_id": 1})))
+            if not ids:
+                raise InvalidInput(f"no document embeds brand id {bid!r}; nothing was renamed")
+            half = max(1, len(ids) // 2)
+            matched = modified = 0
+            for i, part in enumerate((ids[:half], ids[half:])):
+                if i == 1:
+                    midway()
+                if part:
+                    res = coll.update_many({"_id": {"$in": part}}, update)
+                    matched += int(res.matched_count)
+                    modified += int(res.modified_count)
+    if matched == 0:
         raise InvalidInput(f"no document embeds brand id {bid!r}; nothing was renamed")
-    return WriteCost("documents", "rename brand", int(res.modified_count), sw.elapsed_ms,
+    return WriteCost("documents", "rename brand", modified, sw.elapsed_ms,
                      note="update_many({brand.id}, $set brand.name): one write per document")
 
 
@@ -251,6 +283,9 @@ class MixedReads:
         rename_ms: mean duration of one rename (ms).
         touched: rows or documents one rename writes.
         reads_total: all reads done during the experiment.
+        probe_reads: reads sent in at the rename's hook point (one per round when ``probe``
+            is on, else 0): each starts while the rename is in progress, by construction.
+        probe_mixed: how many of those showed both names.
     """
 
     model: str
@@ -262,6 +297,8 @@ class MixedReads:
     rename_ms: float
     touched: int
     reads_total: int
+    probe_reads: int = 0
+    probe_mixed: int = 0
     samples: list[tuple[float, float, bool]] = field(default_factory=list, repr=False)
     renames: list[tuple[float, float]] = field(default_factory=list, repr=False)
 
@@ -277,7 +314,8 @@ class MixedReads:
                 "mixed_fraction": round(self.mixed_fraction, 4),
                 "mixed_window_ms": round(self.mixed_window_ms, 3),
                 "rename_ms": round(self.rename_ms, 3), "touched": self.touched,
-                "reads_total": self.reads_total}
+                "reads_total": self.reads_total, "probe_reads": self.probe_reads,
+                "probe_mixed": self.probe_mixed}
 
 
 def _brand_names_sql(store: SqlStore, brand_id: int) -> list[str]:
@@ -295,7 +333,8 @@ def _brand_names_docs(store: DocumentStore, brand_id: int) -> list[str]:
 
 def rename_with_readers(model: Model, store: SqlStore | DocumentStore, brand_id: int,
                         new_name: str, *, readers: int = 4, rounds: int = 3,
-                        think_ms: float = 1.0, timeout_s: float = 120.0) -> MixedReads:
+                        think_ms: float = 1.0, timeout_s: float = 120.0,
+                        probe: bool = False) -> MixedReads:
     """Rename a brand ``rounds`` times while ``readers`` threads keep listing its products.
 
     Each read returns the brand name shown on every product of the brand; a read is *mixed*
@@ -303,6 +342,12 @@ def rename_with_readers(model: Model, store: SqlStore | DocumentStore, brand_id:
     run back to back (new, old, new, ...), then each reader finishes one more read and stops.
     Each reader pauses ``think_ms`` (ms) between reads, the gap between two page views; without
     it, readers on an in-process store (mongomock shares the GIL) would starve the writer.
+
+    Whether a free-running reader lands inside a rename is up to thread timing. With ``probe``
+    on, every round also sends one reader in at the rename's hook point (between two document
+    writes; after the SQL update and before its commit) and waits for its answer, so each round
+    has at least one read that overlaps the rename by construction: on documents it shows both
+    names, on SQL one name, every time.
     """
     validate.choice("model", model, ("relational", "documents"))
     readers = validate.integer("readers", readers, minimum=1, maximum=64)
@@ -318,8 +363,8 @@ def rename_with_readers(model: Model, store: SqlStore | DocumentStore, brand_id:
         def read() -> list[str]:
             return _brand_names_sql(sql, bid)
 
-        def rename(to: str) -> WriteCost:
-            return rename_brand_sql(sql, bid, to)
+        def rename(to: str, midway: Callable[[], None] | None) -> WriteCost:
+            return rename_brand_sql(sql, bid, to, midway=midway)
     else:
         if not isinstance(store, DocumentStore):
             raise InvalidInput(
@@ -329,8 +374,8 @@ def rename_with_readers(model: Model, store: SqlStore | DocumentStore, brand_id:
         def read() -> list[str]:
             return _brand_names_docs(docs, bid)
 
-        def rename(to: str) -> WriteCost:
-            return rename_brand_docs(docs, bid, to)
+        def rename(to: str, midway: Callable[[], None] | None) -> WriteCost:
+            return rename_brand_docs(docs, bid, to, midway=midway)
 
     before = set(read())
     if len(before) != 1:
@@ -345,6 +390,28 @@ def rename_with_readers(model: Model, store: SqlStore | DocumentStore, brand_id:
     lock = threading.Lock()
     samples: list[tuple[float, float, bool]] = []
     errors: list[BaseException] = []
+    probes: list[bool] = []
+
+    def probe_read() -> None:
+        """A read from another thread while the writer waits at its hook point."""
+        answer: list[tuple[float, float, bool]] = []
+
+        def one() -> None:
+            try:
+                a = time.perf_counter() - t0
+                names = set(read())
+                answer.append((a, time.perf_counter() - t0, old in names and name in names))
+            except Exception as exc:  # surfaced below, after the threads are joined
+                with lock:
+                    errors.append(exc)
+
+        t = threading.Thread(target=one, daemon=True)
+        t.start()
+        t.join(timeout_s)
+        if answer:
+            with lock:
+                samples.append(answer[0])
+                probes.append(answer[0][2])
 
     def reader() -> None:
         first = True
@@ -379,7 +446,8 @@ def rename_with_readers(model: Model, store: SqlStore | DocumentStore, brand_id:
             rounds = 0  # a reader failed: its error is raised below, nothing is renamed
         for i in range(rounds):
             w0 = time.perf_counter() - t0
-            touched = rename(name if i % 2 == 0 else old).touched
+            touched = rename(name if i % 2 == 0 else old,
+                             probe_read if probe else None).touched
             renames.append((w0, time.perf_counter() - t0))
             time.sleep(pause_s)  # let readers see the settled state between rounds
     finally:
@@ -401,5 +469,5 @@ def rename_with_readers(model: Model, store: SqlStore | DocumentStore, brand_id:
     return MixedReads(model=model, readers=readers, rounds=rounds, reads=len(overlapping),
                       mixed_reads=len(mixed), mixed_window_ms=sum(windows) / len(windows),
                       rename_ms=sum((w1 - w0) for w0, w1 in renames) * 1000 / len(renames),
-                      touched=touched, reads_total=len(samples), samples=samples,
-                      renames=renames)
+                      touched=touched, reads_total=len(samples), probe_reads=len(probes),
+                      probe_mixed=sum(probes), samples=samples, renames=renames)

@@ -253,8 +253,10 @@ def test_sql_readers_never_see_two_brand_names_during_renames(loaded, catalog: C
     sql, _ = loaded
     bid = int(catalog.products["brand_id"].value_counts().index[1])
     result = rename_with_readers("relational", sql, bid, f"Brand {readers}-{rounds}",
-                                 readers=readers, rounds=rounds, think_ms=0.2)
+                                 readers=readers, rounds=rounds, think_ms=0.2, probe=True)
     assert result.mixed_reads == 0
+    assert result.probe_reads == rounds  # one read sent in before each commit, one name seen
+    assert result.probe_mixed == 0
     assert result.reads_total >= 2 * readers
     assert result.touched == 1
     if rounds % 2 == 0:  # renamed back: the next example starts from the same name
@@ -277,19 +279,43 @@ def test_storage_is_measured_in_both_models(loaded) -> None:
     assert sizes["data_bytes"] > 300 * N  # every document is several hundred bytes
 
 
-def test_document_readers_can_see_a_half_renamed_brand() -> None:
-    """The document rename is one write per document: a reader between two writes sees
-    both names. Measured with real threads over several rounds."""
+def test_document_readers_see_a_half_renamed_brand_between_two_writes() -> None:
+    """The document rename is one write per document: a reader sent in between two writes
+    (the rename's hook point) sees both names, in every round, whatever the thread timing."""
     catalog = generate_catalog(1500, seed=3)
     bid = int(catalog.products["brand_id"].value_counts().index[0])
     with document_store(settings=Settings()) as docs:
         load_documents(docs, catalog)
         result = rename_with_readers("documents", docs, bid, "Half Renamed", readers=4,
-                                     rounds=5)
+                                     rounds=5, probe=True)
         names = {d["brand"]["name"] for d in docs.db[COLLECTION].find({"brand.id": bid})}
     assert names == {"Half Renamed"}  # an odd number of rounds ends renamed, everywhere
-    assert result.mixed_reads > 0, result
+    assert result.probe_reads == 5
+    assert result.probe_mixed == 5, result
+    assert result.mixed_reads >= 5
+    assert result.reads >= 5  # the probes overlap their renames by construction
     assert result.mixed_window_ms > 0
+
+
+def test_document_rename_with_a_hook_renames_every_document_once() -> None:
+    catalog = generate_catalog(300, seed=5)
+    bid = int(catalog.products["brand_id"].value_counts().index[0])
+    expected = int((catalog.products["brand_id"] == bid).sum())
+    seen: list[set[str]] = []
+    with document_store(settings=Settings()) as docs:
+        load_documents(docs, catalog)
+        coll = docs.db[COLLECTION]
+
+        def look() -> None:
+            seen.append({d["brand"]["name"] for d in coll.find({"brand.id": bid})})
+
+        cost = rename_brand_docs(docs, bid, "Hooked", midway=look)
+        after = {d["brand"]["name"] for d in coll.find({"brand.id": bid})}
+        with pytest.raises(InvalidInput, match="no document embeds brand id 999999"):
+            rename_brand_docs(docs, 999999, "Nobody", midway=look)
+    assert cost.touched == expected
+    assert len(seen) == 1 and "Hooked" in seen[0] and len(seen[0]) == 2
+    assert after == {"Hooked"}
 
 
 def test_threads_share_one_loaded_store_safely(loaded) -> None:
