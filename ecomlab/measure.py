@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import platform
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "CLAIM_LABELS",
     "LABELS",
     "VERDICTS",
     "Claim",
@@ -37,6 +39,7 @@ __all__ = [
     "Result",
     "Stopwatch",
     "ThroughputSummary",
+    "claim_id",
     "claims_frame",
     "package_versions",
     "progress",
@@ -47,6 +50,13 @@ Label = Literal["measured", "simulated"]
 Verdict = Literal["supported", "refuted", "qualified", "not measurable here"]
 LABELS: tuple[str, ...] = ("measured", "simulated")
 VERDICTS: tuple[str, ...] = ("supported", "refuted", "qualified", "not measurable here")
+CLAIM_LABELS: tuple[str, ...] = ("measured", "simulated", "model")
+
+
+def claim_id(approach: str, claim: str) -> str:
+    """The slug that names a claim: lower-case words of approach and claim joined by ``-``."""
+    words = re.findall(r"[a-z0-9]+", f"{approach} {claim}".lower())
+    return "-".join(words)
 T = TypeVar("T")
 
 _VERSIONED = ("ecomlab", "numpy", "pandas", "sqlalchemy", "duckdb", "redis", "fakeredis",
@@ -235,6 +245,12 @@ class Claim:
         verdict: ``supported``, ``refuted``, ``qualified`` or ``not measurable here``.
         evidence: the figure(s) behind the verdict, with their label (measured/simulated).
         conditions: when the verdict holds (backend, load, sizes).
+        label: what the evidence is: ``measured``, ``simulated`` or ``model`` (a closed form
+            or a stated assumption, no run).
+        command: the ``ecomlab ...`` command that reproduces the evidence ("" if none).
+
+    :attr:`id` is derived from the approach and the claim's words, so it is stable while they
+    are: the decision framework cites claims by ``(topic, id)``.
     """
 
     topic: str
@@ -244,8 +260,18 @@ class Claim:
     verdict: Verdict
     evidence: str
     conditions: str = ""
+    label: str = "measured"
+    command: str = ""
+
+    @property
+    def id(self) -> str:
+        """A stable slug of approach and claim (``strong-consistency-no-overselling``)."""
+        return claim_id(self.approach, self.claim)
 
     def __post_init__(self) -> None:
+        if self.label not in CLAIM_LABELS:
+            raise InvalidInput(
+                f"unknown claim label {self.label!r}; choose {choices_text(CLAIM_LABELS)}")
         if self.verdict not in VERDICTS:
             raise InvalidInput(
                 f"unknown verdict {self.verdict!r}; choose {choices_text(VERDICTS)}")
