@@ -1,6 +1,7 @@
 # ecomlab — two commands do all the set-up on a fresh machine:
 #   make lab    create .venv, install the workbook, open JupyterLab on notebooks/ (embedded stores)
 #   make test   create/reuse .venv and run lint, types, unit, integration, real-backend and nbval
+SHELL  := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -13,10 +14,13 @@ PYTEST_ARGS ?=
 env: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
+	@echo "== setting up $(VENV) (the first time takes about 2 minutes; later runs reuse it)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e ".[dev]" \
+	    | grep --line-buffered -E "^(Collecting|Successfully|ERROR)"; exit $${PIPESTATUS[0]}
 	@touch $(STAMP)
+	@echo "== $(VENV) ready: run the CLI as $(BIN)/ecomlab, or 'source $(BIN)/activate' first"
 
 # JupyterLab refuses root unless told; browsers only open where there is a display.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,) \
