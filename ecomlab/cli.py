@@ -4,9 +4,9 @@ Thin by design: parse, call the package, print. Every subcommand that produces r
 ``--json`` and then prints exactly one JSON object on stdout. User mistakes print one line on
 stderr (``ecomlab: error: ...``) and exit with status 2, never a traceback.
 
-Topics add themselves to ``ecomlab run`` and ``ecomlab simulate`` by listing a module in
-:data:`TOPIC_COMMANDS`; that module defines ``register(run, simulate)`` which adds sub-parsers
-whose ``func(args) -> dict`` returns the JSON object to print.
+Topics add themselves to ``ecomlab run`` and ``ecomlab simulate`` through the topic registry
+(:data:`ecomlab.topics.TOPICS`): each entry's ``cli`` module defines ``register(run, simulate)``,
+which adds sub-parsers whose ``func(args) -> dict`` returns the JSON object to print.
 """
 
 from __future__ import annotations
@@ -20,18 +20,19 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from ecomlab.errors import EcomlabError
+from ecomlab.topics import TOPICS
 
 __all__ = ["TOPIC_COMMANDS", "add_json_flag", "add_seed_flag", "build_parser", "int_arg", "main",
-           "number_arg"]
+           "number_arg", "topic_commands"]
 
-#: modules that register ``run`` / ``simulate`` subcommands (see the module docstring)
-TOPIC_COMMANDS: tuple[str, ...] = (
-    "ecomlab.inventory.cli",
-    "ecomlab.catalog.cli",
-    "ecomlab.processing.cli",
-    "ecomlab.messaging.cli",
-    "ecomlab.caching.cli",
-)
+
+def topic_commands() -> tuple[str, ...]:
+    """The modules that register ``run`` / ``simulate`` subcommands, in topic order."""
+    return tuple(topic.cli for topic in TOPICS if topic.cli)
+
+
+#: modules that register ``run`` / ``simulate`` subcommands (read from the topic registry)
+TOPIC_COMMANDS: tuple[str, ...] = topic_commands()
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -160,7 +161,7 @@ def build_parser() -> Parser:
                               description="Run a model in virtual time (label: simulated).")
     sim_sub = simulate.add_subparsers(dest="model", metavar="MODEL", parser_class=Parser)
     sim_sub.required = True
-    for module in TOPIC_COMMANDS:
+    for module in topic_commands():
         importlib.import_module(module).register(run_sub, sim_sub)
     return parser
 

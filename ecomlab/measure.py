@@ -57,6 +57,8 @@ def claim_id(approach: str, claim: str) -> str:
     """The slug that names a claim: lower-case words of approach and claim joined by ``-``."""
     words = re.findall(r"[a-z0-9]+", f"{approach} {claim}".lower())
     return "-".join(words)
+
+
 T = TypeVar("T")
 
 _VERSIONED = ("ecomlab", "numpy", "pandas", "sqlalchemy", "duckdb", "redis", "fakeredis",

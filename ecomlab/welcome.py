@@ -12,39 +12,22 @@ import pandas as pd
 from ecomlab import validate
 from ecomlab.datagen import Catalog, generate_catalog, zipf_popularity
 from ecomlab.measure import Result, timed
+from ecomlab.topics import TOPICS
 
 __all__ = ["TOPICS", "catalog_sunburst", "skew_figure", "skew_table",
            "time_catalog_generation", "topic_map"]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
-#: number, notebook stem, title, headless command
-TOPICS: tuple[tuple[str, str, str, str], ...] = (
-    ("00", "00_welcome", "Welcome: how the workbook measures", "ecomlab stores"),
-    ("01", "01_inventory_consistency", "Inventory: strong vs eventual consistency",
-     "ecomlab run inventory"),
-    ("02", "02_catalog_sql_vs_documents", "Catalog: relational vs document model",
-     "ecomlab run catalog"),
-    ("03", "03_sync_vs_async", "Order processing: synchronous vs asynchronous",
-     "ecomlab run processing / simulate queue"),
-    ("04", "04_queues_vs_direct_calls", "Messaging: message queue vs direct calls",
-     "ecomlab run messaging"),
-    ("05", "05_monolith_vs_microservices", "Services: monolith vs microservices", ""),
-    ("06", "06_caching_strategies", "Caching: cache-aside vs write-through",
-     "ecomlab run caching / simulate cache"),
-    ("07", "07_search", "Search: search engine vs database full-text", ""),
-    ("08", "08_decision_framework", "Decision framework", ""),
-)
-
-
 def topic_map(notebook_dir: Path = NOTEBOOK_DIR) -> pd.DataFrame:
-    """One row per topic: its notebook, whether it is in this workbook, and its command."""
+    """One row per topic of the registry: its question, notebook, status and command."""
     rows = []
-    for number, stem, title, command in TOPICS:
-        present = (notebook_dir / f"{stem}.ipynb").exists()
-        rows.append({"topic": number, "title": title, "notebook": f"{stem}.ipynb",
+    for topic in TOPICS:
+        present = (notebook_dir / topic.notebook).exists()
+        rows.append({"topic": topic.number, "title": topic.title, "question": topic.question,
+                     "notebook": topic.notebook,
                      "status": "available" if present else "planned",
-                     "command": command if present else ""})
+                     "command": topic.command.replace("`", "") if present else ""})
     return pd.DataFrame(rows).set_index("topic")
 
 
