@@ -6,7 +6,9 @@ stderr (``ecomlab: error: ...``) and exit with status 2, never a traceback.
 
 Topics add themselves to ``ecomlab run`` and ``ecomlab simulate`` through the topic registry
 (:data:`ecomlab.topics.TOPICS`): each entry's ``cli`` module defines ``register(run, simulate)``,
-which adds sub-parsers whose ``func(args) -> dict`` returns the JSON object to print.
+which adds sub-parsers whose ``func(args) -> dict`` returns the JSON object to print. A topic's
+``cli`` module may also define ``register_commands(commands)`` to add top-level commands
+(``ecomlab search``, ``ecomlab decide``) to the same sub-parser set as ``run``.
 """
 
 from __future__ import annotations
@@ -162,7 +164,12 @@ def build_parser() -> Parser:
     sim_sub = simulate.add_subparsers(dest="model", metavar="MODEL", parser_class=Parser)
     sim_sub.required = True
     for module in topic_commands():
-        importlib.import_module(module).register(run_sub, sim_sub)
+        topic_cli = importlib.import_module(module)
+        topic_cli.register(run_sub, sim_sub)
+        # a topic may also add top-level commands (``ecomlab search``, ``ecomlab decide``)
+        register_commands = getattr(topic_cli, "register_commands", None)
+        if register_commands is not None:
+            register_commands(sub)
     return parser
 
 
