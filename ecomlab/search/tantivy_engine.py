@@ -1,0 +1,250 @@
+"""The embedded search engine: tantivy, mirroring the seed's Elasticsearch request.
+
+The seed sends ``multi_match`` over ``title^3``, ``description^2``, ``brand`` with
+``type: best_fields`` and ``fuzziness: AUTO``, a ``terms`` filter on brand, and ``brands`` /
+``categories`` terms and ``price_ranges`` range aggregations. Here:
+
+* **best_fields** is a disjunction-max over the three fields (tie breaker 0, as in
+  Elasticsearch), each field boosted by its weight; inside a field the words are OR-ed (the
+  ``match`` query's default operator).
+* **fuzziness AUTO**: 0 edits for a term of <= 2 characters, 1 for 3-5, 2 for longer
+  (:func:`auto_edits`). tantivy's fuzzy matches all score a constant 1.0, so each word is an exact
+  BM25 term clause plus the fuzzy clause at a lower boost (:data:`FUZZY_BOOST`): exact matches
+  rank above typo matches, and a typo still finds the product. The fuzzy term is the *indexed*
+  term (lower-cased, stemmed by the same analyzer as the index).
+* **aggregations** use ``Searcher.aggregate`` with Elasticsearch-shaped JSON over fast fields
+  (``brand_kw``, ``category_kw``: raw tokenizer; ``price``: f64). Terms aggregations return every
+  bucket (size 1000) so counts can be held against SQL's GROUP BY.
+* ``search(limit=0)`` panics inside tantivy (a BaseException); a zero limit asks for counts and
+  facets only and never reaches that call.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from ecomlab.search.base import (
+    PRICE_RANGES,
+    Facets,
+    Hit,
+    SearchProduct,
+    SearchRequest,
+    SearchResponse,
+)
+
+__all__ = ["FIELD_BOOSTS", "FUZZY_BOOST", "TantivyEngine", "aggregation_body", "auto_edits"]
+
+#: the seed's field boosts: ``title^3``, ``description^2``, ``brand``
+FIELD_BOOSTS: tuple[tuple[str, float], ...] = (("title", 3.0), ("description", 2.0),
+                                               ("brand", 1.0))
+#: weight of a fuzzy (typo) match relative to an exact BM25 match of the same word
+FUZZY_BOOST = 0.3
+_TERMS_SIZE = 1000
+
+
+def auto_edits(term: str) -> int:
+    """Elasticsearch's ``fuzziness: AUTO``: edits allowed for a term of this length."""
+    n = len(term)
+    return 0 if n <= 2 else 1 if n <= 5 else 2
+
+
+def aggregation_body() -> dict[str, Any]:
+    """The seed's aggregations in the Elasticsearch JSON that ``Searcher.aggregate`` takes."""
+    ranges: list[dict[str, float]] = []
+    for _, lo, hi in PRICE_RANGES:
+        r: dict[str, float] = {}
+        if lo is not None:
+            r["from"] = lo
+        if hi is not None:
+            r["to"] = hi
+        ranges.append(r)
+    return {"brands": {"terms": {"field": "brand_kw", "size": _TERMS_SIZE}},
+            "categories": {"terms": {"field": "category_kw", "size": _TERMS_SIZE}},
+            "price_ranges": {"range": {"field": "price", "ranges": ranges}}}
+
+
+def _analyzer() -> Any:
+    """The analyzer tantivy's ``en_stem`` tokenizer applies (simple, remove long, lower, stem)."""
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(40))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.stemmer("english"))
+            .build())
+
+
+class TantivyEngine:
+    """tantivy in a temporary folder (or in memory), the seed's body as tantivy queries.
+
+    Args:
+        path: a folder for the index; ``None`` makes a temporary one removed by :meth:`close`.
+        fuzzy_boost: weight of the fuzzy clause (0 turns typo tolerance off).
+        heap_bytes: the writer's memory budget.
+    """
+
+    name = "tantivy"
+
+    def __init__(self, path: str | Path | None = None, *, fuzzy_boost: float = FUZZY_BOOST,
+                 heap_bytes: int = 200_000_000) -> None:
+        self._tmp = tempfile.mkdtemp(prefix="ecomlab-tantivy-") if path is None else None
+        self.path = Path(self._tmp if self._tmp is not None else str(path))
+        self.path.mkdir(parents=True, exist_ok=True)
+        sb = tantivy.SchemaBuilder()
+        sb.add_unsigned_field("id", stored=True, indexed=True, fast=True)
+        for fname, _ in FIELD_BOOSTS:
+            sb.add_text_field(fname, stored=False, tokenizer_name="en_stem")
+        sb.add_text_field("brand_kw", stored=False, fast=True, tokenizer_name="raw")
+        sb.add_text_field("category_kw", stored=False, fast=True, tokenizer_name="raw")
+        sb.add_float_field("price", stored=False, indexed=True, fast=True)
+        self.schema = sb.build()
+        self.index_ = tantivy.Index(self.schema, path=str(self.path), reuse=False)
+        self._writer = self.index_.writer(heap_bytes, 1)
+        self._analyzer = _analyzer()
+        self.fuzzy_boost = float(fuzzy_boost)
+        self._rows: dict[int, tuple[str, str]] = {}
+        self._searcher: Any = self.index_.searcher()
+        self._aggs = aggregation_body()
+
+    # -- writes -------------------------------------------------------------------------
+    def _document(self, p: SearchProduct) -> Any:
+        doc = tantivy.Document()
+        doc.add_unsigned("id", int(p.id))
+        doc.add_text("title", p.title)
+        doc.add_text("description", p.description)
+        doc.add_text("brand", p.brand)
+        doc.add_text("brand_kw", p.brand)
+        doc.add_text("category_kw", p.category)
+        doc.add_float("price", float(p.price))
+        return doc
+
+    def index(self, products: Sequence[SearchProduct]) -> None:
+        """Add ``products``, commit once and reload the reader."""
+        for p in products:
+            self._writer.add_document(self._document(p))
+            self._rows[int(p.id)] = (p.sku, p.title)
+        self._refresh()
+
+    def add(self, product: SearchProduct) -> None:
+        """Write one product: add, commit, reload the reader (visible when this returns)."""
+        self._writer.add_document(self._document(product))
+        self._rows[int(product.id)] = (product.sku, product.title)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self._writer.commit()
+        self.index_.reload()
+        self._searcher = self.index_.searcher()
+
+    # -- reads --------------------------------------------------------------------------
+    def terms(self, text: str) -> list[str]:
+        """``text`` as the index holds it: lower-cased, stemmed terms."""
+        return list(self._analyzer.analyze(text))
+
+    def text_query(self, words: Sequence[str]) -> Any:
+        """The seed's ``multi_match`` (best_fields, AUTO fuzziness) as a tantivy query."""
+        Q = tantivy.Query
+        occ = tantivy.Occur.Should
+        terms = self.terms(" ".join(words))
+        per_field = []
+        for fname, boost in FIELD_BOOSTS:
+            clauses = []
+            for term in terms:
+                clauses.append((occ, Q.term_query(self.schema, fname, term)))
+                edits = auto_edits(term)
+                if edits and self.fuzzy_boost > 0:
+                    fuzzy = Q.fuzzy_term_query(self.schema, fname, term, distance=edits,
+                                               transposition_cost_one=True)
+                    clauses.append((occ, Q.boost_query(fuzzy, self.fuzzy_boost)))
+            per_field.append(Q.boost_query(Q.boolean_query(clauses), boost))
+        return Q.disjunction_max_query(per_field, tie_breaker=0.0)
+
+    def query(self, request: SearchRequest) -> Any:
+        """The full query: text must match, filters restrict without scoring."""
+        Q = tantivy.Query
+        words = request.words
+        if not words:
+            return None
+        must = tantivy.Occur.Must
+        clauses: list[tuple[Any, Any]] = [(must, self.text_query(words))]
+        if request.brands:
+            clauses.append((must, Q.const_score_query(
+                Q.term_set_query(self.schema, "brand_kw", list(request.brands)), 0.0)))
+        if request.category is not None:
+            clauses.append((must, Q.const_score_query(
+                Q.term_query(self.schema, "category_kw", request.category), 0.0)))
+        if request.min_price is not None or request.max_price is not None:
+            clauses.append((must, Q.const_score_query(Q.range_query(
+                self.schema, "price", tantivy.FieldType.Float, request.min_price,
+                request.max_price), 0.0)))
+        return Q.boolean_query(clauses)
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """One search: top hits with BM25 scores, the total and the aggregations."""
+        t0 = time.perf_counter()
+        q = self.query(request)
+        if q is None:
+            return SearchResponse([], 0, Facets(), (time.perf_counter() - t0) * 1e3, 0)
+        searcher: Any = self._searcher
+        hits: list[Hit] = []
+        if request.limit > 0:  # limit=0 panics inside tantivy
+            found = searcher.search(q, request.limit, count=True)
+            total = int(found.count)
+            if found.hits:
+                ids = searcher.fast_field_values("id", [a for _, a in found.hits])
+                for (score, _), pid in zip(found.hits, ids, strict=True):
+                    sku, title = self._rows[int(pid)]
+                    hits.append(Hit(int(pid), sku, title, round(float(score), 6)))
+        else:
+            total = int(searcher.search(q, 1, count=True).count)
+        facets = self._facets(searcher.aggregate(q, self._aggs)) if total else Facets()
+        return SearchResponse(hits, total, facets, (time.perf_counter() - t0) * 1e3, 2)
+
+    def matching_ids(self, request: SearchRequest) -> list[int]:
+        """Every matching product id (for holding facets against SQL)."""
+        q = self.query(request)
+        if q is None:
+            return []
+        n = int(self._searcher.search(q, 1, count=True).count)
+        if n == 0:
+            return []
+        found = self._searcher.search(q, n, count=False)
+        return [int(i) for i in self._searcher.fast_field_values(
+            "id", [a for _, a in found.hits])]
+
+    @staticmethod
+    def _facets(aggs: dict[str, Any]) -> Facets:
+        def buckets(name: str) -> dict[str, int]:
+            return {str(b["key"]): int(b["doc_count"]) for b in aggs[name]["buckets"]
+                    if int(b["doc_count"]) > 0}
+        ranges = {name: int(b["doc_count"]) for (name, _, _), b in
+                  zip(PRICE_RANGES, aggs["price_ranges"]["buckets"], strict=True)}
+        return Facets(buckets("brands"), buckets("categories"), ranges)
+
+    # -- bookkeeping --------------------------------------------------------------------
+    def index_bytes(self) -> int:
+        """Bytes of the index folder on disk."""
+        return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+
+    def describe(self) -> dict[str, object]:
+        """Backend facts."""
+        return {"backend": "tantivy", "embedded": True,
+                "version": str(getattr(tantivy, "__version__", "")),
+                "fuzzy_boost": self.fuzzy_boost}
+
+    def close(self) -> None:
+        """Remove the temporary index folder."""
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> TantivyEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
