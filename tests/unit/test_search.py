@@ -1,0 +1,283 @@
+"""Search topic: engines behind one interface, plain-text queries, facets, metrics, the ES body."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders
+from elastic_transport._node._base import NodeApiResponse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecomlab.datagen import generate_catalog
+from ecomlab.errors import BackendUnavailable, InvalidInput
+from ecomlab.search.base import SearchProduct, query_words, search_request
+from ecomlab.search.database import SqliteEngine, fts5_match
+from ecomlab.search.elastic import ElasticsearchEngine, request_body
+from ecomlab.search.experiment import check_facets, measure_freshness, parse_engines
+from ecomlab.search.products import catalog_products, dummyjson_products
+from ecomlab.search.relevance import (
+    CLASSES,
+    JudgedQuery,
+    build_queries,
+    edit_distance,
+    judged_metrics,
+    make_typo,
+)
+from ecomlab.search.tantivy_engine import TantivyEngine, auto_edits
+
+CATALOG = generate_catalog(600, seed=7)
+PRODUCTS = catalog_products(CATALOG)
+QUERIES = build_queries(CATALOG, seed=7, per_class=4)
+
+SYNTAX = ['"unbalanced', 'a AND b', "OR", "NOT laptop", "NEAR(laptop charger)", "lap*",
+          "title:laptop", "laptop^10", "laptp~2", "-laptop", "(laptop", "laptop)", "\x00",
+          "a" * 5000, '"" \'\' ``', "*", ":", "^", "~", "-", "()", "AND OR NOT", "{}[]",
+          "\\", "'; DROP TABLE products; --", "日本語 ноутбук", "laptop\x00charger"]
+
+
+@pytest.fixture(scope="module")
+def engines() -> Iterator[dict[str, Any]]:
+    built = {"tantivy": TantivyEngine(), "sqlite": SqliteEngine()}
+    for e in built.values():
+        e.index(PRODUCTS)
+    yield built
+    for e in built.values():
+        e.close()
+
+
+def _by_title(title: str) -> SearchProduct:
+    return next(p for p in PRODUCTS if p.title == title)
+
+
+def test_auto_fuzziness_allows_zero_one_or_two_edits_by_term_length() -> None:
+    assert [auto_edits("ab"), auto_edits("abc"), auto_edits("abcde"), auto_edits("abcdef")] \
+        == [0, 1, 1, 2]
+
+
+def test_tantivy_finds_a_product_with_a_one_edit_typo_and_the_databases_do_not(
+        engines: dict[str, Any]) -> None:
+    target = next(p for p in PRODUCTS if p.category == "Laptops")
+    typo = search_request("Laptpo", limit=5)  # a swap: one edit under AUTO for 6 letters
+    hits = engines["tantivy"].search(typo)
+    assert hits.total > 0 and all("Laptop" in h.title for h in hits.hits)
+    assert engines["sqlite"].search(typo).total == 0
+    assert target.category == "Laptops"
+
+
+def test_exact_matches_rank_above_fuzzy_matches_on_tantivy(engines: dict[str, Any]) -> None:
+    p = PRODUCTS[0]
+    resp = engines["tantivy"].search(search_request(p.title, limit=3))
+    assert resp.hits[0].title == p.title
+    assert resp.hits[0].score > 1.0  # BM25, not the fuzzy constant
+
+
+def test_brand_category_and_price_filters_restrict_every_engine(engines: dict[str, Any]) -> None:
+    laptop = next(p for p in PRODUCTS if p.category == "Laptops")
+    req = search_request("laptop", brands=[laptop.brand], category="Laptops",
+                         min_price=500, max_price=2000, limit=50)
+    for e in engines.values():
+        resp = e.search(req)
+        assert resp.total > 0
+        by_id = {p.id: p for p in PRODUCTS}
+        for h in resp.hits:
+            p = by_id[h.id]
+            assert p.brand == laptop.brand and p.category == "Laptops"
+            assert 500 <= p.price <= 2000
+        assert set(resp.facets.brands) == {laptop.brand}
+        assert sum(resp.facets.price_ranges.values()) == resp.total
+
+
+def test_limit_zero_returns_counts_and_facets_without_hits(engines: dict[str, Any]) -> None:
+    for e in engines.values():
+        resp = e.search(search_request("laptop", limit=0))
+        assert resp.hits == [] and resp.total > 0 and resp.facets.categories
+
+
+def test_database_search_is_five_statements_and_the_engine_two(engines: dict[str, Any]) -> None:
+    assert engines["sqlite"].search(search_request("laptop")).queries == 5
+    assert engines["tantivy"].search(search_request("laptop")).queries == 2
+
+
+@pytest.mark.parametrize("text", SYNTAX)
+def test_query_syntax_is_plain_text_on_every_embedded_engine(
+        engines: dict[str, Any], text: str) -> None:
+    for e in engines.values():
+        resp = e.search(search_request(text, limit=5))
+        assert resp.total >= 0
+
+
+def test_an_operator_word_is_searched_as_a_word() -> None:
+    assert query_words('"NEAR(lap* OR title:x)^2~') == ["NEAR", "lap", "OR", "title", "x", "2"]
+    assert fts5_match(["NEAR", "OR"]) == '"NEAR" "OR"'
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300))
+def test_arbitrary_text_is_never_an_error_on_tantivy_or_sqlite(
+        engines: dict[str, Any], text: str) -> None:
+    for e in engines.values():
+        resp = e.search(search_request(text, limit=3))
+        assert resp.total >= 0 and len(resp.hits) <= 3
+
+
+def test_engine_facets_equal_sql_group_by_counts_for_every_query(
+        engines: dict[str, Any]) -> None:
+    check = check_facets(engines["tantivy"], engines["sqlite"], QUERIES)
+    assert check["agree"], check["mismatches"]
+    assert check["queries"] == len(QUERIES)
+
+
+def test_a_written_product_is_visible_to_the_next_search() -> None:
+    for engine in (TantivyEngine(), SqliteEngine()):
+        with engine:
+            engine.index(PRODUCTS[:50])
+            fresh = measure_freshness(engine, 10_000)
+            assert fresh["polls"] == 1 and fresh["freshness_ms"] > 0
+
+
+@pytest.mark.parametrize("bad", [
+    {"limit": -1}, {"limit": 1001}, {"limit": 2.5}, {"min_price": 10, "max_price": 5},
+    {"min_price": -1}, {"max_price": math.inf}, {"brands": [""]}, {"category": ""}])
+def test_bad_search_parameters_raise_invalid_input_naming_the_value(bad: dict[str, Any]
+                                                                   ) -> None:
+    with pytest.raises(InvalidInput):
+        search_request("laptop", **bad)
+
+
+def test_unknown_engine_names_the_choices() -> None:
+    with pytest.raises(InvalidInput, match="'tantivy'"):
+        parse_engines("tantivy,solr")
+
+
+def test_dummyjson_catalog_loads_and_bad_files_are_refused(tmp_path: Any) -> None:
+    from ecomlab.datagen import DATA_DIR
+
+    items = dummyjson_products(DATA_DIR / "dummyjson" / "products.json")
+    assert len(items) > 100 and items[0].title
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"id": 1, "title": "x"}]))
+    with pytest.raises(InvalidInput, match="item 0"):
+        dummyjson_products(bad)
+    with pytest.raises(InvalidInput, match="does not exist"):
+        dummyjson_products(tmp_path / "missing.json")
+
+
+# -- relevance ------------------------------------------------------------------------------
+def test_every_class_has_queries_and_judgments_come_from_the_generator() -> None:
+    assert {q.cls for q in QUERIES} == set(CLASSES)
+    for q in QUERIES:
+        if q.cls == "no_match":
+            assert not q.gains
+        else:
+            assert q.exact >= 1 and set(q.gains.values()) <= {1, 2, 3}
+    for q in (q for q in QUERIES if q.cls == "known_item"):
+        exact = [pid for pid, g in q.gains.items() if g == 3]
+        assert all(next(p for p in PRODUCTS if p.id == pid).title == q.text for pid in exact)
+
+
+def test_typos_are_one_or_two_edits_within_the_auto_budget() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for word in ("Laptop", "Zenith", "Monitor", "Tent", "Headphones"):
+        for edits in (1, 2):
+            if edits > auto_edits(word.lower()):
+                continue
+            typo = make_typo(word, edits, rng)
+            assert edit_distance(typo.lower(), word.lower()) == edits
+
+
+def test_metrics_match_hand_computed_values() -> None:
+    q = JudgedQuery("q1", "known_item", "x", {1: 3, 2: 2, 3: 1})
+    # ranking 2 (gain 2), 9 (0), 1 (3): DCG = 2 + 0 + 3/log2(4) = 3.5;
+    # ideal 3 + 2/log2(3) + 1/2 = 4.76186; nDCG = 0.73501. First exact at rank 3: RR = 1/3.
+    m = judged_metrics([q], {"q1": [2, 9, 1]})["known_item"]
+    assert m["ndcg@10"] == pytest.approx(3.5 / (3 + 2 / math.log2(3) + 0.5), abs=1e-4)
+    assert m["mrr"] == pytest.approx(1 / 3, abs=1e-4)
+    assert m["recall@10"] == 1.0
+    empty = judged_metrics([q], {"q1": []})["known_item"]
+    assert empty == {"ndcg@10": 0.0, "mrr": 0.0, "recall@10": 0.0, "empty_share": 1.0}
+    nothing = JudgedQuery("n", "no_match", "zz", {})
+    assert judged_metrics([nothing], {"n": [5]})["no_match"]["ndcg@10"] is None
+
+
+def test_a_query_missing_from_the_run_scores_zero_not_left_out() -> None:
+    a = JudgedQuery("a", "typo", "x", {1: 3})
+    b = JudgedQuery("b", "typo", "y", {2: 3})
+    m = judged_metrics([a, b], {"a": [1], "b": []})["typo"]
+    assert m["ndcg@10"] == 0.5 and m["mrr"] == 0.5
+
+
+# -- Elasticsearch adapter -----------------------------------------------------------------
+REQUESTS: list[tuple[str, str, Any]] = []
+
+
+class _Recorder(BaseNode):
+    """A transport node for the official client: records requests, answers from a script."""
+
+    def perform_request(self, method: str, target: str, body: bytes | None = None,
+                        headers: Any = None, request_timeout: Any = None) -> Any:
+        REQUESTS.append((method, target, json.loads(body) if body else None))
+        ranges = (("*-50.0", 0), ("50.0-100.0", 0), ("100.0-500.0", 0), ("500.0-*", 1))
+        payload = {"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [
+            {"_id": "7", "_score": 2.5, "_source": {"id": 7, "sku": "LAP-1", "title": "Laptop"}}]},
+            "aggregations": {
+                "brands": {"buckets": [{"key": "Northwind", "doc_count": 1}]},
+                "categories": {"buckets": [{"key": "Laptops", "doc_count": 1}]},
+                "price_ranges": {"buckets": [{"key": k, "doc_count": n} for k, n in ranges]}}}
+        meta = ApiResponseMeta(200, "1.1", HttpHeaders({
+            "content-type": "application/json", "x-elastic-product": "Elasticsearch"}),
+            0.001, self.config)
+        return NodeApiResponse(meta, json.dumps(payload).encode())
+
+
+SEED_BODY = {
+    "size": 10,
+    "track_total_hits": True,
+    "query": {"bool": {
+        "must": [{"multi_match": {"query": "Northwind laptop",
+                                  "fields": ["title^3", "description^2", "brand"],
+                                  "type": "best_fields", "fuzziness": "AUTO"}}],
+        "filter": [{"terms": {"brand.keyword": ["Northwind"]}}]}},
+    "aggs": {
+        "brands": {"terms": {"field": "brand.keyword", "size": 1000}},
+        "categories": {"terms": {"field": "category.keyword", "size": 1000}},
+        "price_ranges": {"range": {"field": "price", "ranges": [
+            {"to": 50.0}, {"from": 50.0, "to": 100.0}, {"from": 100.0, "to": 500.0},
+            {"from": 500.0}]}}},
+}
+
+
+def test_the_elasticsearch_adapter_sends_the_seeds_body_through_the_official_client() -> None:
+    from elasticsearch import Elasticsearch
+
+    REQUESTS.clear()
+    client = Elasticsearch("http://127.0.0.1:9", node_class=_Recorder)
+    engine = ElasticsearchEngine(client=client, index_name="products")
+    resp = engine.search(search_request("Northwind laptop", brands=["Northwind"]))
+    method, target, body = REQUESTS[-1]
+    assert (method, target.split("?")[0]) == ("POST", "/products/_search")
+    assert body == SEED_BODY
+    assert request_body(search_request("Northwind laptop", brands=["Northwind"])) == SEED_BODY
+    assert resp.total == 1 and resp.hits[0].id == 7
+    assert resp.facets.as_dict()["price_ranges"] == {"<50": 0, "50-100": 0, "100-500": 0,
+                                                     ">=500": 1}
+
+
+def test_query_syntax_reaches_elasticsearch_as_plain_words() -> None:
+    body = request_body(search_request('title:"lap*" AND (x^2'))
+    assert body["query"]["bool"]["must"][0]["multi_match"]["query"] == "title lap AND x 2"
+
+
+def test_the_elasticsearch_engine_refuses_without_a_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecomlab.search.engines import make_engine
+
+    monkeypatch.delenv("ECOMLAB_SEARCH_URL", raising=False)
+    with pytest.raises(BackendUnavailable, match="ECOMLAB_SEARCH_URL"):
+        make_engine("elasticsearch")
