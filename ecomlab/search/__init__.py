@@ -32,6 +32,16 @@ _EXPORTS = {
     "generated_products": "products",
     "CLASSES": "relevance", "JudgedQuery": "relevance", "build_queries": "relevance",
     "judged_metrics": "relevance",
+    "run_search": "experiment", "scaling_table": "experiment", "measure_freshness": "experiment",
+    "check_facets": "experiment", "index_engine": "experiment",
+    "open_engines": "experiment", "close_engines": "experiment",
+    "engines_table": "experiment", "compare_queries": "experiment",
+    "ledger_frame": "claims", "note": "plots",
+    "search_claims": "claims", "search_ledger": "claims",
+    "relevance_figure": "plots", "relevance_frame": "plots", "latency_frame": "plots",
+    "summary_frame": "plots", "facets_frame": "plots", "results_frame": "plots",
+    "scaling_figure": "plots",
+    "search_explorer": "widget", "explore_search": "widget",
 }
 
 __all__ = sorted(_EXPORTS)

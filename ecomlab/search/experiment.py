@@ -27,7 +27,8 @@ from ecomlab.search.engines import make_engine
 from ecomlab.search.products import catalog_products
 from ecomlab.search.relevance import CLASSES, JudgedQuery, build_queries, judged_metrics
 
-__all__ = ["DEFAULT_ENGINES", "check_facets", "index_engine", "measure_freshness",
+__all__ = ["DEFAULT_ENGINES", "check_facets", "close_engines", "compare_queries",
+           "engines_table", "index_engine", "measure_freshness", "open_engines",
            "parse_engines", "run_search", "scaling_table"]
 
 DEFAULT_ENGINES = ("tantivy", "sqlite", "postgres")
@@ -215,4 +216,46 @@ def scaling_table(sizes: Sequence[int] = (500, 2000), seed: int = 42,
                              "products_per_s": round(n / index_s) if index_s else None})
             finally:
                 engine.close()
+    return rows
+
+
+def open_engines(products: int, seed: int, names: str | Sequence[str] | None = None
+                 ) -> tuple[dict[str, SearchEngine], Catalog]:
+    """Engines ``names`` holding the same generated catalog; close with :func:`close_engines`."""
+    n = validate.integer("products", products, minimum=10, maximum=1_000_000)
+    cat = generate_catalog(n, validate.integer("seed", seed, minimum=0))
+    items = catalog_products(cat)
+    opened: dict[str, SearchEngine] = {}
+    try:
+        for name in parse_engines(names):
+            opened[name] = index_engine(name, items)[0]
+    except BaseException:
+        close_engines(opened)
+        raise
+    return opened, cat
+
+
+def close_engines(engines: dict[str, SearchEngine]) -> None:
+    """Close every engine (files, connections, private schemas)."""
+    for engine in engines.values():
+        engine.close()
+
+
+def engines_table(engines: dict[str, SearchEngine]) -> list[dict[str, object]]:
+    """Which backend serves each engine (backend, embedded): what a run measured."""
+    return [{"engine": name, "backend": e.describe().get("backend"),
+             "embedded": e.describe().get("embedded")} for name, e in engines.items()]
+
+
+def compare_queries(engines: dict[str, SearchEngine], texts: Sequence[str]
+                    ) -> list[dict[str, object]]:
+    """For each query: each engine's match count and top title (no timings)."""
+    rows: list[dict[str, object]] = []
+    for text in texts:
+        row: dict[str, object] = {"query": text}
+        for name, engine in engines.items():
+            resp = engine.search(search_request(text, limit=1))
+            row[f"{name} matches"] = resp.total
+            row[f"{name} top hit"] = resp.hits[0].title if resp.hits else ""
+        rows.append(row)
     return rows
