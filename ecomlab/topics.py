@@ -113,7 +113,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("07", "search", "Search: search engine vs database full-text",
           "what a search engine gives beyond the database's full-text search (relevance, typo "
           "tolerance, facets, speed at scale) and what it costs",
-          "07_search.ipynb", "`ecomlab search`, `ecomlab run search`", status="planned",
+          "07_search.ipynb", "`ecomlab search`, `ecomlab run search`",
           cli="ecomlab.search.cli", run="ecomlab.search.experiment:run_search",
           claims="ecomlab.search.claims:search_claims",
           ledger="ecomlab.search.claims:search_ledger"),

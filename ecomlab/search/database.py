@@ -36,7 +36,8 @@ from ecomlab.search.base import (
 )
 from ecomlab.stores import SqlStore, sql_store
 
-__all__ = ["DatabaseEngine", "PostgresEngine", "SqliteEngine", "fts5_match", "price_case"]
+__all__ = ["DatabaseEngine", "PostgresEngine", "SqliteEngine", "fts5_match", "price_case",
+           "seed_sql"]
 
 _PRODUCTS_DDL = ("CREATE TABLE products (id BIGINT PRIMARY KEY, sku TEXT NOT NULL, "
                  "title TEXT NOT NULL, description TEXT NOT NULL, brand TEXT NOT NULL, "
@@ -148,7 +149,7 @@ class DatabaseEngine:
             if request.limit > 0:
                 rows = self._run(
                     f"SELECT p.id, p.sku, p.title, {self._rank} AS score FROM {self._from} "
-                    f"WHERE {where} ORDER BY score {self._order} LIMIT :limit",
+                    f"WHERE {where} ORDER BY score {self._order}, p.id LIMIT :limit",
                     {**params, "limit": request.limit}, binds)
                 n += 1
                 hits = [Hit(int(r[0]), str(r[1]), str(r[2]), self._score(float(r[3])))
@@ -270,3 +271,12 @@ class PostgresEngine(DatabaseEngine):
         with self._conn.begin():
             return int(self._conn.exec_driver_sql(
                 "SELECT pg_total_relation_size('products')").scalar_one())
+
+
+def seed_sql() -> str:
+    """The seed's PostgreSQL search, as this module runs it (filters left out)."""
+    v = "to_tsvector('english', title || ' ' || description)"
+    return (f"CREATE INDEX ON products USING GIN ({v});\n"
+            f"SELECT id, sku, title, ts_rank({v}, plainto_tsquery('english', :q)) AS score\n"
+            f"  FROM products WHERE {v} @@ plainto_tsquery('english', :q)\n"
+            f"  ORDER BY score DESC, id LIMIT :limit;")

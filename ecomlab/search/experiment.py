@@ -18,18 +18,26 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
+
 from ecomlab import validate
 from ecomlab.datagen import Catalog, generate_catalog
 from ecomlab.errors import InvalidInput, choices_text
 from ecomlab.measure import LatencySummary, Result
-from ecomlab.search.base import ENGINES, SearchEngine, SearchProduct, search_request
+from ecomlab.search.base import (
+    ENGINES,
+    SearchEngine,
+    SearchProduct,
+    SearchResponse,
+    search_request,
+)
 from ecomlab.search.engines import make_engine
 from ecomlab.search.products import catalog_products
 from ecomlab.search.relevance import CLASSES, JudgedQuery, build_queries, judged_metrics
 
 __all__ = ["DEFAULT_ENGINES", "check_facets", "close_engines", "compare_queries",
-           "engines_table", "index_engine", "measure_freshness", "open_engines",
-           "parse_engines", "run_search", "scaling_table"]
+           "engines_table", "facet_values", "index_engine", "measure_freshness", "open_engines",
+           "parse_engines", "run_search", "scaling_table", "search_all", "statements_frame"]
 
 DEFAULT_ENGINES = ("tantivy", "sqlite", "postgres")
 _PROBE_WORD = "zyqvexflorp"
@@ -241,14 +249,34 @@ def close_engines(engines: dict[str, SearchEngine]) -> None:
         engine.close()
 
 
-def engines_table(engines: dict[str, SearchEngine]) -> list[dict[str, object]]:
+def engines_table(engines: dict[str, SearchEngine]) -> pd.DataFrame:
     """Which backend serves each engine (backend, embedded): what a run measured."""
-    return [{"engine": name, "backend": e.describe().get("backend"),
-             "embedded": e.describe().get("embedded")} for name, e in engines.items()]
+    return pd.DataFrame([{"engine": name, "backend": e.describe().get("backend"),
+                          "embedded": e.describe().get("embedded")}
+                         for name, e in engines.items()])
+
+
+def search_all(engines: dict[str, SearchEngine], query: str, **filters: Any
+               ) -> dict[str, SearchResponse]:
+    """The same validated search on every engine."""
+    request = search_request(query, **filters)
+    return {name: e.search(request) for name, e in engines.items()}
+
+
+def statements_frame(responses: dict[str, SearchResponse]) -> pd.DataFrame:
+    """Per engine: matches, statements or requests needed, and took_ms (measured)."""
+    return pd.DataFrame([{"engine": name, "matches": r.total, "statements": r.queries,
+                          "took_ms": round(r.took_ms, 3)} for name, r in responses.items()])
+
+
+def facet_values(catalog: Catalog) -> tuple[list[str], list[str]]:
+    """The catalog's brand names and leaf category names (for the search box's filters)."""
+    leaves = {p.rsplit("/", 1)[1] for p in catalog.leaf_paths()}
+    return sorted(map(str, catalog.brands["name"])), sorted(leaves)
 
 
 def compare_queries(engines: dict[str, SearchEngine], texts: Sequence[str]
-                    ) -> list[dict[str, object]]:
+                    ) -> pd.DataFrame:
     """For each query: each engine's match count and top title (no timings)."""
     rows: list[dict[str, object]] = []
     for text in texts:
@@ -258,4 +286,4 @@ def compare_queries(engines: dict[str, SearchEngine], texts: Sequence[str]
             row[f"{name} matches"] = resp.total
             row[f"{name} top hit"] = resp.hits[0].title if resp.hits else ""
         rows.append(row)
-    return rows
+    return pd.DataFrame(rows)

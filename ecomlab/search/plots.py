@@ -16,6 +16,7 @@ __all__ = [
     "note",
     "relevance_figure",
     "relevance_frame",
+    "relevance_note",
     "results_frame",
     "scaling_figure",
     "summary_frame",
@@ -100,3 +101,24 @@ def note(markdown: str) -> Any:
     from IPython.display import Markdown
 
     return Markdown(markdown)
+
+
+def relevance_note(result: Result) -> str:
+    """Which engine led each class by nDCG@10 in this run (ties named), as Markdown."""
+    df = relevance_frame(result)
+    lines = []
+    for cls in CLASSES:
+        part = df[df["class"] == cls]
+        if part.empty:
+            continue
+        if part["ndcg@10"].isna().all():
+            empty = ", ".join(f"{r.engine} {r.empty_share:.0%}" for r in part.itertuples())
+            lines.append(f"* **{cls}**: no relevant product exists; share of queries answered "
+                         f"with nothing: {empty}.")
+            continue
+        best = part["ndcg@10"].max()
+        leaders = ", ".join(part.loc[part["ndcg@10"] == best, "engine"])
+        rest = ", ".join(f"{e} {v:.2f}" for e, v in zip(part["engine"], part["ndcg@10"],
+                                                           strict=True))
+        lines.append(f"* **{cls}**: led by {leaders} (nDCG@10: {rest}).")
+    return "\n".join(lines)
