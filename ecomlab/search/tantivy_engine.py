@@ -184,25 +184,48 @@ class TantivyEngine:
                 request.max_price), 0.0)))
         return Q.boolean_query(clauses)
 
-    def search(self, request: SearchRequest) -> SearchResponse:
-        """One search: top hits with BM25 scores, the total and the aggregations."""
-        t0 = time.perf_counter()
+    def top(self, request: SearchRequest, *, count: bool = True
+            ) -> tuple[Any, list[Hit], int | None]:
+        """The query, the top ``limit`` hits and the total (``None`` unless ``count``).
+
+        Without ``count`` tantivy may skip documents that cannot reach the top ``limit``
+        (block-max pruning); counting visits every match.
+        """
         q = self.query(request)
         if q is None:
-            return SearchResponse([], 0, Facets(), (time.perf_counter() - t0) * 1e3, 0)
+            return None, [], 0
         searcher: Any = self._searcher
         hits: list[Hit] = []
+        total: int | None = None
         if request.limit > 0:  # limit=0 panics inside tantivy
-            found = searcher.search(q, request.limit, count=True)
-            total = int(found.count)
+            found = searcher.search(q, request.limit, count=count)
+            total = int(found.count) if count else None
             if found.hits:
                 ids = searcher.fast_field_values("id", [a for _, a in found.hits])
                 for (score, _), pid in zip(found.hits, ids, strict=True):
                     sku, title = self._rows[int(pid)]
                     hits.append(Hit(int(pid), sku, title, round(float(score), 6)))
-        else:
+            elif not count:
+                total = 0  # nothing reached the top: nothing matches
+        elif count:
             total = int(searcher.search(q, 1, count=True).count)
-        facets = self._facets(searcher.aggregate(q, self._aggs)) if total else Facets()
+        return q, hits, total
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """One search: top hits with BM25 scores, the total and the aggregations.
+
+        The total is the sum of the price-range buckets (the ranges cover every price), so the
+        top-10 search need not count.
+        """
+        t0 = time.perf_counter()
+        q, hits, total = self.top(request, count=False)
+        if q is None or total == 0:
+            return SearchResponse([], 0, Facets(), (time.perf_counter() - t0) * 1e3,
+                                  0 if q is None else 1)
+        facets = self._facets(self._searcher.aggregate(q, self._aggs))
+        total = sum(facets.price_ranges.values())
+        if total == 0:
+            facets = Facets()
         return SearchResponse(hits, total, facets, (time.perf_counter() - t0) * 1e3, 2)
 
     def matching_ids(self, request: SearchRequest) -> list[int]:

@@ -92,6 +92,14 @@ def test_brand_category_and_price_filters_restrict_every_engine(engines: dict[st
         assert sum(resp.facets.price_ranges.values()) == resp.total
 
 
+def test_the_engine_total_counts_every_match(engines: dict[str, Any]) -> None:
+    for q in QUERIES:
+        request = search_request(q.text, limit=10)
+        resp = engines["tantivy"].search(request)
+        assert resp.total == len(engines["tantivy"].matching_ids(request))
+        assert resp.total == engines["tantivy"].top(request, count=True)[2]
+
+
 def test_limit_zero_returns_counts_and_facets_without_hits(engines: dict[str, Any]) -> None:
     for e in engines.values():
         resp = e.search(search_request("laptop", limit=0))
