@@ -6,7 +6,9 @@ Run on demand: ``.venv/bin/python benchmarks/bench_search.py [--products 100000]
 Targets (100,000 generated products, judged queries of every class, single-threaded):
 
 * engine top-10 with the seed's boosts and AUTO fuzziness: p99 <= 2 ms (anchor: tantivy's
-  published top-10 median on English Wikipedia is ~0.26 ms);
+  published top-10 median on English Wikipedia is ~0.26 ms, for plain term queries); printed
+  beside it per query class, and for the same words without the fuzzy clauses (what
+  fuzziness costs);
 * ecomlab's search path (validation, plain-text words, analyzer, query objects, hit records)
   <= 1.3x bare tantivy calls building the same query from pre-analysed terms;
 * index build >= 20,000 products/s (documents added, one commit, reader reloaded);
@@ -123,7 +125,7 @@ def main() -> int:
         found = searcher.search(bare_query(schema, terms), 10, count=False)
         return searcher.fast_field_values("id", [a for _, a in found.hits])
 
-    def ours_top(request: Any) -> Any:
+    def top_call(request: Any) -> Any:
         return engine.top(request, count=False)
 
     def bare_full(terms: list[str]) -> Any:
@@ -136,7 +138,7 @@ def main() -> int:
     for r, terms in zip(requests, analysed, strict=True):
         engine.search(r)
         bare_full(terms)
-    ours_top = latencies(ours_top, requests, args.repeats)
+    ours_top = latencies(top_call, requests, args.repeats)
     bare_top_s = latencies(bare_top, analysed, args.repeats)
     ours_full = latencies(engine.search, requests, args.repeats)
     bare_full_s = latencies(bare_full, analysed, args.repeats)
@@ -146,6 +148,17 @@ def main() -> int:
     out["bare_tantivy_top10_ms"] = bare_top_s.as_dict(4)
     out["tantivy_with_facets_ms"] = ours_full.as_dict(4)
     out["bare_tantivy_with_facets_ms"] = bare_full_s.as_dict(4)
+    classes = [q.cls for q in queries]
+    cpu = CPU_TIMES[id(ours_top)]
+    out["tantivy_top10_cpu_ms_by_class"] = {
+        c: {k: v for k, v in LatencySummary.of_ns(
+            [t for i, t in enumerate(cpu) if classes[i % len(classes)] == c]).as_dict(4).items()
+            if k in ("p50", "p99")} for c in dict.fromkeys(classes)}
+    engine.fuzzy_boost = 0.0  # the same index and words, exact BM25 clauses only
+    exact = latencies(top_call, requests, args.repeats)
+    engine.fuzzy_boost = FUZZY_BOOST
+    out["tantivy_top10_exact_only_ms"] = exact.as_dict(4)
+    out["tantivy_top10_exact_only_cpu_ms"] = cpu_summary(exact)
     out["overhead_top10_p50"] = round(ours_top.p50 / bare_top_s.p50, 3)
     out["overhead_with_facets_p50"] = round(ours_full.p50 / bare_full_s.p50, 3)
     engine.close()

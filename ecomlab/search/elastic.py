@@ -3,8 +3,11 @@
 :func:`request_body` builds the body the seed sends: ``multi_match`` over ``title^3``,
 ``description^2``, ``brand`` (``best_fields``, ``fuzziness: AUTO``) inside a ``bool`` whose
 ``filter`` holds the brand ``terms`` (and the category / price filters this workbook adds), and
-the ``brands`` / ``categories`` terms and ``price_ranges`` range aggregations. A unit test pins
-it byte for byte through the official client.
+the ``brands`` / ``categories`` terms and ``price_ranges`` range aggregations. Three additions,
+so that its figures can be compared with the other engines': ``size`` (the limit),
+``track_total_hits: true`` (an exact total beyond 10,000) and ``size: 1000`` on the terms
+aggregations (every bucket, not the default top 10). A unit test pins the body as the official
+client sends it.
 
 Freshness: a document written to Elasticsearch becomes searchable at the next refresh
 (``index.refresh_interval``, 1 s by default); :meth:`ElasticsearchEngine.add` asks for

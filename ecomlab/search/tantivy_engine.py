@@ -11,7 +11,8 @@ The seed sends ``multi_match`` over ``title^3``, ``description^2``, ``brand`` wi
   (:func:`auto_edits`). tantivy's fuzzy matches all score a constant 1.0, so each word is an exact
   BM25 term clause plus the fuzzy clause at a lower boost (:data:`FUZZY_BOOST`): exact matches
   rank above typo matches, and a typo still finds the product. The fuzzy term is the *indexed*
-  term (lower-cased, stemmed by the same analyzer as the index).
+  term (lower-cased, stop words dropped, stemmed: the same analyzer as the index, like the
+  ``english`` analyzer of the Elasticsearch mapping).
 * **aggregations** use ``Searcher.aggregate`` with Elasticsearch-shaped JSON over fast fields
   (``brand_kw``, ``category_kw``: raw tokenizer; ``price``: f64). Terms aggregations return every
   bucket (size 1000) so counts can be held against SQL's GROUP BY.
@@ -39,7 +40,8 @@ from ecomlab.search.base import (
     SearchResponse,
 )
 
-__all__ = ["FIELD_BOOSTS", "FUZZY_BOOST", "TantivyEngine", "aggregation_body", "auto_edits"]
+__all__ = ["ANALYZER", "FIELD_BOOSTS", "FUZZY_BOOST", "TantivyEngine", "aggregation_body",
+           "auto_edits"]
 
 #: the seed's field boosts: ``title^3``, ``description^2``, ``brand``
 FIELD_BOOSTS: tuple[tuple[str, float], ...] = (("title", 3.0), ("description", 2.0),
@@ -70,11 +72,18 @@ def aggregation_body() -> dict[str, Any]:
             "price_ranges": {"range": {"field": "price", "ranges": ranges}}}
 
 
+#: the text analyzer's name: like Elasticsearch's ``english`` analyzer (the mapping the
+#: Elasticsearch adapter creates) and PostgreSQL's ``'english'`` configuration, it drops English
+#: stop words and stems
+ANALYZER = "en_search"
+
+
 def _analyzer() -> Any:
-    """The analyzer tantivy's ``en_stem`` tokenizer applies (simple, remove long, lower, stem)."""
+    """Simple tokenizer, long tokens dropped, lower case, English stop words, English stemmer."""
     return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
             .filter(tantivy.Filter.remove_long(40))
             .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.stopword("english"))
             .filter(tantivy.Filter.stemmer("english"))
             .build())
 
@@ -98,14 +107,15 @@ class TantivyEngine:
         sb = tantivy.SchemaBuilder()
         sb.add_unsigned_field("id", stored=True, indexed=True, fast=True)
         for fname, _ in FIELD_BOOSTS:
-            sb.add_text_field(fname, stored=False, tokenizer_name="en_stem")
+            sb.add_text_field(fname, stored=False, tokenizer_name=ANALYZER)
         sb.add_text_field("brand_kw", stored=False, fast=True, tokenizer_name="raw")
         sb.add_text_field("category_kw", stored=False, fast=True, tokenizer_name="raw")
         sb.add_float_field("price", stored=False, indexed=True, fast=True)
         self.schema = sb.build()
         self.index_ = tantivy.Index(self.schema, path=str(self.path), reuse=False)
-        self._writer = self.index_.writer(heap_bytes, 1)
         self._analyzer = _analyzer()
+        self.index_.register_tokenizer(ANALYZER, self._analyzer)
+        self._writer = self.index_.writer(heap_bytes, 1)
         self.fuzzy_boost = float(fuzzy_boost)
         self._rows: dict[int, tuple[str, str]] = {}
         self._searcher: Any = self.index_.searcher()
