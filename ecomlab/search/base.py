@@ -22,10 +22,12 @@ from typing import Any, Protocol
 from ecomlab.errors import InvalidInput
 
 __all__ = [
+    "ALL_ENGINES",
     "ENGINES",
     "MAX_LIMIT",
     "MAX_QUERY_CHARS",
     "PRICE_RANGES",
+    "VARIANTS",
     "Facets",
     "Hit",
     "SearchEngine",
@@ -40,6 +42,9 @@ __all__ = [
 
 #: the engines, in the order tables and plots show them
 ENGINES = ("tantivy", "sqlite", "postgres", "elasticsearch")
+#: the databases pushed further (trigram substrings; weights, OR, pg_trgm typos, prefixes)
+VARIANTS = ("sqlite-trigram", "postgres-tuned")
+ALL_ENGINES = ENGINES + VARIANTS
 #: the seed's price ranges (USD): ``from`` inclusive, ``to`` exclusive, as in Elasticsearch
 PRICE_RANGES: tuple[tuple[str, float | None, float | None], ...] = (
     ("<50", None, 50.0), ("50-100", 50.0, 100.0), ("100-500", 100.0, 500.0),

@@ -57,7 +57,7 @@ def _cmd_run_search(args: argparse.Namespace) -> dict[str, Any]:
 def register_commands(commands: Any) -> None:
     """Add the top-level ``ecomlab search``."""
     from ecomlab import cli
-    from ecomlab.search.base import ENGINES
+    from ecomlab.search.base import ALL_ENGINES
 
     p = commands.add_parser(
         "search", help="one search on one engine: hits, total, facets, took_ms (measured)",
@@ -65,7 +65,9 @@ def register_commands(commands: Any) -> None:
                     "Elasticsearch body on tantivy (or Elasticsearch at ECOMLAB_SEARCH_URL), "
                     "or the database's full-text search (SQLite FTS5, PostgreSQL at "
                     "ECOMLAB_PG_URL else embedded). The query is plain text. Label: measured.")
-    p.add_argument("--engine", choices=ENGINES, default="tantivy", help="default tantivy")
+    p.add_argument("--engine", choices=ALL_ENGINES, default="tantivy",
+                   help="default tantivy; sqlite-trigram and postgres-tuned are the databases "
+                        "pushed further")
     p.add_argument("--query", required=True, help="the search box text (plain text)")
     p.add_argument("--brand", action="append", default=None,
                    help="brand filter; repeat for several brands")

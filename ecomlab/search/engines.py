@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ecomlab.errors import InvalidInput, choices_text
-from ecomlab.search.base import ENGINES, SearchEngine
+from ecomlab.search.base import ALL_ENGINES, SearchEngine
 
 __all__ = ["EMBEDDED_ENGINES", "make_engine"]
 
@@ -16,7 +16,8 @@ def make_engine(name: str, *, pg_url: str | None = None,
     """A new, empty engine called ``name``.
 
     Args:
-        name: ``tantivy``, ``sqlite``, ``postgres`` or ``elasticsearch``.
+        name: ``tantivy``, ``sqlite``, ``postgres``, ``elasticsearch``, or a database pushed
+            further: ``sqlite-trigram``, ``postgres-tuned``.
         pg_url: a PostgreSQL URL (default ``ECOMLAB_PG_URL``, else embedded PostgreSQL).
         search_url: an Elasticsearch URL (default ``ECOMLAB_SEARCH_URL``).
 
@@ -24,8 +25,8 @@ def make_engine(name: str, *, pg_url: str | None = None,
         InvalidInput: unknown engine.
         BackendUnavailable: the server did not answer, or Elasticsearch has no URL.
     """
-    if name not in ENGINES:
-        raise InvalidInput(f"unknown engine {name!r}; choose {choices_text(ENGINES)}")
+    if name not in ALL_ENGINES:
+        raise InvalidInput(f"unknown engine {name!r}; choose {choices_text(ALL_ENGINES)}")
     if name == "tantivy":
         from ecomlab.search.tantivy_engine import TantivyEngine
 
@@ -34,11 +35,16 @@ def make_engine(name: str, *, pg_url: str | None = None,
         from ecomlab.search.database import SqliteEngine
 
         return SqliteEngine()
-    if name == "postgres":
-        from ecomlab.search.database import PostgresEngine
+    if name == "sqlite-trigram":
+        from ecomlab.search.database import SqliteTrigramEngine
+
+        return SqliteTrigramEngine()
+    if name in ("postgres", "postgres-tuned"):
+        from ecomlab.search.database import PostgresEngine, PostgresTunedEngine
         from ecomlab.stores import sql_store
 
-        return PostgresEngine(sql_store("postgres", url=pg_url) if pg_url else None)
+        cls = PostgresEngine if name == "postgres" else PostgresTunedEngine
+        return cls(sql_store("postgres", url=pg_url) if pg_url else None)
     from ecomlab.errors import BackendUnavailable
     from ecomlab.search.elastic import ElasticsearchEngine
     from ecomlab.stores import search_backend, search_client

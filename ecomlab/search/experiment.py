@@ -25,7 +25,7 @@ from ecomlab.datagen import Catalog, generate_catalog
 from ecomlab.errors import InvalidInput, choices_text
 from ecomlab.measure import LatencySummary, Result
 from ecomlab.search.base import (
-    ENGINES,
+    ALL_ENGINES,
     SearchEngine,
     SearchProduct,
     SearchResponse,
@@ -50,12 +50,12 @@ def parse_engines(engines: str | Sequence[str] | None) -> tuple[str, ...]:
     items = [e.strip() for e in engines.split(",")] if isinstance(engines, str) else list(engines)
     out: list[str] = []
     for e in items:
-        if e not in ENGINES:
-            raise InvalidInput(f"unknown engine {e!r}; choose {choices_text(ENGINES)}")
+        if e not in ALL_ENGINES:
+            raise InvalidInput(f"unknown engine {e!r}; choose {choices_text(ALL_ENGINES)}")
         if e not in out:
             out.append(e)
     if not out:
-        raise InvalidInput(f"no engine given; choose from {choices_text(ENGINES)}")
+        raise InvalidInput(f"no engine given; choose from {choices_text(ALL_ENGINES)}")
     return tuple(out)
 
 

@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from ecomlab.cli import main
 from ecomlab.datagen import generate_catalog
 from ecomlab.search.base import search_request
-from ecomlab.search.database import PostgresEngine, SqliteEngine
+from ecomlab.search.database import (
+    PostgresEngine,
+    PostgresTunedEngine,
+    SqliteEngine,
+    SqliteTrigramEngine,
+)
 from ecomlab.search.experiment import check_facets, measure_freshness, run_search
 from ecomlab.search.products import catalog_products
 from ecomlab.search.relevance import build_queries
@@ -156,3 +161,61 @@ def test_sqlite_engine_file_is_removed_on_close() -> None:
     tmp = engine.store._tmpdir
     engine.close()
     assert tmp is not None and not os.path.exists(tmp)
+
+
+# -- the databases pushed further ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def tuned() -> Iterator[PostgresTunedEngine]:
+    engine = PostgresTunedEngine(make_sql_store("postgres"))
+    engine.index(PRODUCTS)
+    yield engine
+    engine.close()
+
+
+def test_tuned_postgres_corrects_a_typo_with_pg_trgm_and_counts_the_lookups(
+        tuned: PostgresTunedEngine) -> None:
+    resp = tuned.search(search_request("Laptpo", limit=5))
+    assert resp.total > 0 and all("Laptop" in h.title for h in resp.hits)
+    assert resp.queries == 7  # lexicon lookup, one similarity query, hits, count, 3 facets
+
+
+def test_tuned_postgres_matches_the_last_word_as_a_prefix(tuned: PostgresTunedEngine) -> None:
+    laptop = next(p for p in PRODUCTS if p.category == "Laptops")
+    resp = tuned.search(search_request(f"{laptop.brand} Lapt", limit=3))
+    assert resp.hits and all(laptop.brand in h.title for h in resp.hits)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=200))
+def test_arbitrary_text_is_never_an_error_on_tuned_postgres(tuned: PostgresTunedEngine,
+                                                            text: str) -> None:
+    assert tuned.search(search_request(text, limit=3)).total >= 0
+
+
+def test_a_write_reaches_the_tuned_lexicon_in_its_transaction(tuned: PostgresTunedEngine
+                                                              ) -> None:
+    assert measure_freshness(tuned, 91_000)["polls"] == 1
+    assert tuned.search(search_request("zyqvexflorq")).total >= 1  # a typo of the new word
+
+
+def test_fts5_trigram_finds_a_half_typed_word_but_not_a_typo() -> None:
+    with SqliteTrigramEngine() as engine:
+        engine.index(PRODUCTS)
+        assert engine.search(search_request("Lapt")).total > 0
+        assert engine.search(search_request("Laptpo")).total == 0
+        assert engine.search(search_request("ab")).total == 0  # under 3 characters: left out
+        for text in SYNTAX_SAMPLES:
+            assert engine.search(search_request(text)).total >= 0
+
+
+SYNTAX_SAMPLES = ['"unbalanced', "NEAR(a b)", "lap*", "title:x", "a^2~", "-(", "\x00", "x" * 3000]
+
+
+def test_two_tuned_stores_share_pg_trgm_and_closing_one_keeps_the_other_working(
+        tuned: PostgresTunedEngine) -> None:
+    other = PostgresTunedEngine(make_sql_store("postgres"))
+    other.index(PRODUCTS[:50])
+    assert other.search(search_request("Laptpo")).total >= 0
+    other.close()
+    assert tuned.search(search_request("Laptpo")).total > 0
