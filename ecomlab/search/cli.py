@@ -43,13 +43,17 @@ def _cmd_search(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_run_search(args: argparse.Namespace) -> dict[str, Any]:
-    from ecomlab.search.experiment import run_search
+    from ecomlab.search.experiment import run_search, run_search_file
 
-    result = run_search(args.products, args.seed, args.engines, per_class=args.per_class,
-                        repeats=args.repeats)
+    if args.catalog is not None:
+        result = run_search_file(args.catalog, args.engines, repeats=args.repeats)
+    else:
+        result = run_search(args.products, args.seed, args.engines, per_class=args.per_class,
+                            repeats=args.repeats)
     m = result.metrics
     return {"experiment": result.experiment, "label": result.label, "seed": result.seed,
-            "products": result.params["products"], "engines": m["engines"],
+            "products": result.params["products"], "catalog": result.params["catalog"],
+            "engines": m["engines"],
             "facets_agree": m["facets_agree"], "facets": m["facets"],
             "queries": m["queries"], "backends": result.backends}
 
@@ -97,8 +101,13 @@ def register(run: Any, simulate: Any) -> None:
                     "no match): nDCG@10, MRR, recall@10, latency p50/p99, index time and "
                     "size, write-to-visible freshness, and whether the engine's facet counts "
                     "equal SQL GROUP BY counts. Label: measured.")
-    p.add_argument("--products", type=int_arg, default=2000,
-                   help="generated catalog size (default 2000)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--products", type=int_arg, default=2000,
+                     help="generated catalog size (default 2000)")
+    src.add_argument("--catalog", default=None,
+                     help="a DummyJSON-layout JSON file instead, judged by the rules of "
+                          "ecomlab.search.dummyjson (the bundled data/dummyjson/products.json "
+                          "uses its committed judged set)")
     p.add_argument("--engines", default=None,
                    help="comma-separated engines (default tantivy,sqlite,postgres; "
                         "elasticsearch needs ECOMLAB_SEARCH_URL)")

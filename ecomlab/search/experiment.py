@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -37,7 +38,8 @@ from ecomlab.search.relevance import CLASSES, JudgedQuery, build_queries, judged
 
 __all__ = ["DEFAULT_ENGINES", "check_facets", "close_engines", "compare_queries",
            "engines_table", "facet_values", "index_engine", "measure_freshness", "open_engines",
-           "parse_engines", "run_search", "scaling_table", "search_all", "statements_frame"]
+           "parse_engines", "run_search", "run_search_file", "scaling_table", "search_all",
+           "statements_frame"]
 
 DEFAULT_ENGINES = ("tantivy", "sqlite", "postgres")
 _PROBE_WORD = "zyqvexflorp"
@@ -156,16 +158,50 @@ def run_search(products: int = 2000, seed: int = 42, engines: str | Sequence[str
     cat = catalog if catalog is not None else generate_catalog(n, seed)
     items = catalog_products(cat)
     queries = build_queries(cat, seed, per_class)
+    metrics, backends = _evaluate(names, items, queries, repeats)
+    return Result(
+        experiment="search", label="measured", seed=seed,
+        params={"products": len(items), "engines": list(names), "per_class": per_class,
+                "repeats": repeats, "catalog": "generated"},
+        metrics=metrics, backends=backends)
+
+
+def run_search_file(path: str | None = None, engines: str | Sequence[str] | None = None, *,
+                    repeats: int = 3) -> Result:
+    """The same measurements on a DummyJSON-layout file (default: the bundled DummyJSON set),
+    judged by the rules of :mod:`ecomlab.search.dummyjson`; the bundled file uses its committed
+    judged set."""
+    from ecomlab.search.dummyjson import BUNDLED, JUDGED, dummyjson_queries, load_judged
+    from ecomlab.search.products import dummyjson_products
+
+    names = parse_engines(engines)
+    repeats = validate.integer("repeats", repeats, minimum=1, maximum=100)
+    file = BUNDLED if path is None else path
+    items = dummyjson_products(file)
+    bundled = Path(file).resolve() == BUNDLED.resolve()
+    queries = load_judged(JUDGED) if bundled else dummyjson_queries(file)
+    metrics, backends = _evaluate(names, items, queries, repeats)
+    return Result(
+        experiment="search", label="measured", seed=7,
+        params={"products": len(items), "engines": list(names), "per_class": 6,
+                "repeats": repeats, "catalog": str(file)},
+        metrics=metrics, backends=backends)
+
+
+def _evaluate(names: Sequence[str], items: Sequence[SearchProduct],
+              queries: Sequence[JudgedQuery], repeats: int
+              ) -> tuple[dict[str, Any], dict[str, Any]]:
     out: dict[str, Any] = {}
     backends: dict[str, Any] = {}
     opened: dict[str, SearchEngine] = {}
+    probe_id = max((p.id for p in items), default=0) + 1
     try:
         for name in names:
             engine, index_s = index_engine(name, items)
             opened[name] = engine
             backends[name] = engine.describe()
             ranked, latency, statements = _latency(engine, queries, repeats)
-            fresh = measure_freshness(engine, len(items) + 1)
+            fresh = measure_freshness(engine, probe_id)
             out[name] = {
                 "relevance": judged_metrics(queries, ranked),
                 "latency_ms": latency,
@@ -190,14 +226,10 @@ def run_search(products: int = 2000, seed: int = 42, engines: str | Sequence[str
     finally:
         for engine in opened.values():
             engine.close()
-    return Result(
-        experiment="search", label="measured", seed=seed,
-        params={"products": len(items), "engines": list(names), "per_class": per_class,
-                "repeats": repeats},
-        metrics={"engines": out, "facets_agree": facets.get("agree"), "facets": facets,
-                 "queries": [{"qid": q.qid, "class": q.cls, "text": q.text, "exact": q.exact}
-                             for q in queries]},
-        backends=backends)
+    metrics = {"engines": out, "facets_agree": facets.get("agree"), "facets": facets,
+               "queries": [{"qid": q.qid, "class": q.cls, "text": q.text, "exact": q.exact}
+                           for q in queries]}
+    return metrics, backends
 
 
 def scaling_table(sizes: Sequence[int] = (500, 2000), seed: int = 42,

@@ -128,8 +128,10 @@ class TantivyEngine:
         doc.add_text("title", p.title)
         doc.add_text("description", p.description)
         doc.add_text("brand", p.brand)
-        doc.add_text("brand_kw", p.brand)
-        doc.add_text("category_kw", p.category)
+        if p.brand:  # no brand (DummyJSON's groceries) is no facet value, as in SQL
+            doc.add_text("brand_kw", p.brand)
+        if p.category:
+            doc.add_text("category_kw", p.category)
         doc.add_float("price", float(p.price))
         return doc
 
@@ -254,7 +256,7 @@ class TantivyEngine:
     def _facets(aggs: dict[str, Any]) -> Facets:
         def buckets(name: str) -> dict[str, int]:
             return {str(b["key"]): int(b["doc_count"]) for b in aggs[name]["buckets"]
-                    if int(b["doc_count"]) > 0}
+                    if b["key"] != "" and int(b["doc_count"]) > 0}
         ranges = {name: int(b["doc_count"]) for (name, _, _), b in
                   zip(PRICE_RANGES, aggs["price_ranges"]["buckets"], strict=True)}
         return Facets(buckets("brands"), buckets("categories"), ranges)

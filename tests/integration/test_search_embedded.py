@@ -147,3 +147,19 @@ def test_dummyjson_catalog_loads_and_bad_files_are_refused(tmp_path: Any) -> Non
     with pytest.raises(InvalidInput, match="does not exist"):
         dummyjson_products(tmp_path / "missing.json")
 
+
+
+def test_the_committed_dummyjson_judgments_are_what_the_rules_build() -> None:
+    from ecomlab.search.dummyjson import JUDGED, dummyjson_queries, load_judged
+
+    assert load_judged(JUDGED) == dummyjson_queries()
+
+
+def test_on_dummyjson_the_engine_facets_equal_sql_and_typos_separate_the_engines() -> None:
+    from ecomlab.search.experiment import run_search_file
+
+    result = run_search_file(engines="tantivy,sqlite", repeats=1)
+    assert result.metrics["facets_agree"] is True
+    rel = {k: v["relevance"] for k, v in result.metrics["engines"].items()}
+    assert rel["tantivy"]["typo"]["ndcg@10"] > rel["sqlite"]["typo"]["ndcg@10"]
+    assert result.params["catalog"].endswith("products.json")
