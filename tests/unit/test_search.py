@@ -174,3 +174,18 @@ def test_the_elasticsearch_engine_refuses_without_a_url(monkeypatch: pytest.Monk
     with pytest.raises(BackendUnavailable, match="ECOMLAB_SEARCH_URL"):
         make_engine("elasticsearch")
 
+
+
+def test_the_search_kind_is_tantivy_unless_a_url_names_a_server(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecomlab.errors import ConfigError
+    from ecomlab.stores import search_backend
+
+    monkeypatch.delenv("ECOMLAB_SEARCH_URL", raising=False)
+    assert search_backend().backend == "tantivy" and search_backend().url is None
+    monkeypatch.setenv("ECOMLAB_SEARCH_URL", "http://user:secret@127.0.0.1:9200")
+    backend = search_backend()
+    assert backend.backend == "elasticsearch"
+    assert "secret" not in str(backend.describe()["url"])
+    with pytest.raises(ConfigError, match="http"):
+        search_backend("ftp://x")
