@@ -10,6 +10,8 @@
 * :mod:`~ecomlab.search.relevance` — judgments from the generator's truth, nDCG@10, MRR,
   recall@10 per query class.
 * :mod:`~ecomlab.search.experiment` — :func:`run_search`, freshness, latency vs catalog size.
+* :mod:`~ecomlab.search.sync` — keeping the index in step: dual write vs outbox under faults.
+* :mod:`~ecomlab.search.dummyjson` — the judged query set of the independent DummyJSON catalog.
 * :mod:`~ecomlab.search.claims`, :mod:`~ecomlab.search.plots`, :mod:`~ecomlab.search.widget`.
 
 Names load lazily, so ``ecomlab --help`` does not import tantivy or the database drivers.
@@ -33,6 +35,7 @@ _EXPORTS = {
     "CLASSES": "relevance", "JudgedQuery": "relevance", "build_queries": "relevance",
     "judged_metrics": "relevance",
     "run_search": "experiment", "run_search_file": "experiment",
+    "run_sync": "sync", "sync_table": "sync",
     "dummyjson_queries": "dummyjson", "load_judged": "dummyjson",
     "scaling_table": "experiment", "measure_freshness": "experiment",
     "check_facets": "experiment", "index_engine": "experiment",
