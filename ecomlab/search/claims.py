@@ -28,8 +28,14 @@ def _latency(engine: dict[str, Any], pct: str) -> float:
     return float(max(v[pct] for v in engine["latency_ms"].values()))
 
 
-def search_claims(result: Result) -> list[Claim]:
-    """The twelve claims, judged from ``result`` (needs tantivy and at least one database)."""
+def search_claims(result: Result, sync: Any = None) -> list[Claim]:
+    """The twelve claims, judged from ``result`` (needs tantivy and at least one database).
+
+    Args:
+        result: a :func:`~ecomlab.search.experiment.run_search` result.
+        sync: optionally a :func:`~ecomlab.search.sync.sync_table` frame (dual write vs
+            outbox under faults), added to the consistency evidence.
+    """
     m = result.metrics
     engines: dict[str, Any] = m["engines"]
     if "tantivy" not in engines:
@@ -84,6 +90,14 @@ def search_claims(result: Result) -> list[Claim]:
                 + "; every write found by the first search after it (measured). "
                   "Elasticsearch makes writes searchable at the next refresh, 1 s by default "
                   "(model: index.refresh_interval)")
+    if sync is not None:
+        rows = {r["strategy"]: r for r in sync.to_dict("records")}
+        dw, ob = rows["dual-write"], rows["outbox"]
+        fresh_ev += (f"; keeping the copy in step under injected crashes (measured): dual write "
+                     f"{dw['faults']} crashes -> {dw['missing after']} missing, "
+                     f"{dw['stale after']} stale for good; outbox {ob['faults']} crashes -> "
+                     f"{ob['missing after']} missing, {ob['stale after']} stale after its relay "
+                     f"drained ({ob['redeliveries']} redeliveries)")
     size_ev = ", ".join(f"{k} {v['index_bytes'] / 1e6:.2f} MB" for k, v in engines.items())
 
     return [
@@ -148,7 +162,9 @@ def search_ledger(*, quick: bool = True, seed: int = 42) -> list[Claim]:
     products = 1000 if quick else 10_000
     result = run_search(products, seed, ("tantivy", "sqlite", "postgres"),
                         per_class=4 if quick else 8, repeats=2 if quick else 5)
-    return search_claims(result)
+    from ecomlab.search.sync import sync_table
+
+    return search_claims(result, sync_table(60 if quick else 200, 0.1, seed))
 
 
 def ledger_frame(claims: list[Claim]) -> Any:
