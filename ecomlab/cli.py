@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from ecomlab.errors import EcomlabError
 from ecomlab.topics import TOPICS
 
 __all__ = ["TOPIC_COMMANDS", "add_json_flag", "add_seed_flag", "build_parser", "int_arg", "main",
-           "number_arg", "topic_commands"]
+           "number_arg", "strict_json", "topic_commands"]
 
 
 def topic_commands() -> tuple[str, ...]:
@@ -99,9 +100,11 @@ def _cmd_stores(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_generate_catalog(args: argparse.Namespace) -> dict[str, Any]:
+    from ecomlab import validate
     from ecomlab.datagen import generate_catalog, write_catalog
     from ecomlab.measure import timed
 
+    validate.output_dir("--out", args.out)  # before the work, not after it
     with timed() as sw:
         catalog = generate_catalog(args.products, seed=args.seed, progress=not args.json)
     gen_s = sw.elapsed_s
@@ -173,6 +176,32 @@ def build_parser() -> Parser:
     return parser
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by ``None`` (JSON ``null``).
+
+    A statistic of nothing (the p50 of zero completed orders) is NaN inside the package; strict
+    JSON parsers reject ``NaN``, so the command line prints ``null`` for it.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    try:
+        import numpy as np
+
+        if isinstance(value, np.floating):
+            return strict_json(float(value))
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, np.ndarray):
+            return strict_json(value.tolist())
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        pass
+    return value
+
+
 def _print_human(data: dict[str, Any], indent: int = 0) -> None:
     pad = "  " * indent
     for key, value in data.items():
@@ -202,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     try:
         if getattr(args, "json", False):
-            print(json.dumps(data, sort_keys=True, default=str))
+            print(json.dumps(strict_json(data), sort_keys=True, default=str, allow_nan=False))
         else:
             _print_human(data)
         sys.stdout.flush()

@@ -419,9 +419,7 @@ def write_catalog(catalog: Catalog, out: str | Path, fmt: str = "parquet") -> li
     half-written table behind.
     """
     fmt = validate.choice("format", fmt, FORMATS)
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"output {str(folder)!r} exists and is not a folder")
+    folder = validate.output_dir("out", out)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name in _TABLES:

@@ -215,6 +215,7 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
     outcomes: list[Outcome | None] = [None] * len(workload)
     errors: list[BaseException] = []
     barrier = threading.Barrier(buyers + 1)
+    stop = threading.Event()  # set on Ctrl-C: buyers finish the order in hand and leave
 
     store = inv.tables.store if isinstance(inv, EventualInventory) else inv.store
     pool_size = getattr(store.engine.pool, "size", None)
@@ -241,6 +242,8 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
             barrier: threading.Barrier) -> None:
         barrier.wait()
         for spec in per_buyer[b]:
+            if stop.is_set():
+                return
             crash = bool(buyer_crash_rate) and np.random.default_rng(
                 [seed, spec.order_id, 3]).random() < buyer_crash_rate
             lines = [[ln.sku, ln.quantity] for ln in spec.lines]
@@ -261,17 +264,27 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
             elif out.status == "crashed":
                 history.record(process, "info", "order", oid, reason=out.reason)
 
-    threads = [threading.Thread(target=buyer, args=(b,), name=f"buyer-{b}")
+    # daemon threads: an interrupted run ends at once instead of finishing every buyer's list
+    threads = [threading.Thread(target=buyer, args=(b,), name=f"buyer-{b}", daemon=True)
                for b in range(buyers)]
     for t in threads:
         t.start()
     if validator is not None:
         validator.start()
-    with contextlib.suppress(threading.BrokenBarrierError):
-        barrier.wait()
-    t_start = time.perf_counter()
-    for t in threads:
-        t.join()
+    try:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        t_start = time.perf_counter()
+        for t in threads:
+            while t.is_alive():  # a bounded join lets Ctrl-C reach this thread
+                t.join(0.1)
+    except KeyboardInterrupt:
+        stop.set()
+        barrier.abort()
+        deadline = time.monotonic() + 0.2
+        for t in threads:
+            t.join(max(deadline - time.monotonic(), 0.0))
+        raise
     buy_s = time.perf_counter() - t_start
     settle_ms = 0.0
     if validator is not None:

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["OrderTables", "run_live"]
 
+#: the longest wall-clock limit of a live run (s): one day
+MAX_TIMEOUT_S = 86_400.0
 MAX_LIVE_ORDERS = 20_000
 
 
@@ -232,7 +234,9 @@ def run_live(mode: str = "async", *, orders: int = 200, arrival_rate: float = 5.
     n = validate.integer("orders", orders, minimum=1, maximum=MAX_LIVE_ORDERS)
     scale = validate.number("time_scale", time_scale, minimum=0.0, maximum=1.0,
                             min_inclusive=False)
-    limit = validate.number("timeout_s", timeout_s, minimum=0.0, min_inclusive=False)
+    limit = validate.number("timeout_s", timeout_s, minimum=0.0, min_inclusive=False,
+                            maximum=MAX_TIMEOUT_S, why="a live run longer than a day is a "
+                                                       "mistake; deadlines past it overflow")
     pipe = make_pipeline(mode, distribution=distribution,
                          failure_probability=failure_probability, pools=pools)
     draws = draw(pipe, n, arrival_rate, seed)

@@ -85,7 +85,8 @@ def kv_store(url: str | None = None, *, settings: Settings | None = None,
         return KvStore(client=fake, backend="fakeredis", embedded=True, url="fakeredis://")
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                                      socket_timeout=30, decode_responses=decode_responses)
+                                      socket_timeout=CONNECT_TIMEOUT_S,
+                                      decode_responses=decode_responses)
     except ValueError as exc:
         raise ConfigError(f"cannot parse Redis URL {redact(url)!r}: {exc}") from None
     try:

@@ -78,9 +78,9 @@ def test_strong_strategies_never_oversell_and_conserve_stock_under_32_buyers(
     run = run_inventory(
         strategy, sql=store, buyers=BUYERS, stock=stock,
         orders=data.draw(st.integers(BUYERS, 44), label="orders"),
-        skus=data.draw(st.integers(1, 3), label="skus"),
+        skus=(skus := data.draw(st.integers(1, 3), label="skus")),
         max_quantity=data.draw(st.integers(1, 3), label="max_quantity"),
-        max_items=data.draw(st.integers(1, 2), label="max_items"),
+        max_items=data.draw(st.integers(1, min(2, skus)), label="max_items"),
         payment_failure_rate=data.draw(st.sampled_from([0.0, 0.2]), label="pay_fail"),
         buyer_crash_rate=data.draw(st.sampled_from([0.0, 0.1]), label="crash"),
         seed=data.draw(st.integers(0, 10_000), label="seed"))
@@ -111,9 +111,9 @@ def test_atomic_reserve_never_oversells_under_32_buyers(kv: KvStore, truth: SqlS
         "atomic-reserve", kv=kv, sql=truth, buyers=BUYERS,
         stock=data.draw(st.integers(0, 25), label="stock"),
         orders=data.draw(st.integers(BUYERS, 48), label="orders"),
-        skus=data.draw(st.integers(1, 3), label="skus"),
+        skus=(skus := data.draw(st.integers(1, 3), label="skus")),
         max_quantity=data.draw(st.integers(1, 3), label="max_quantity"),
-        max_items=data.draw(st.integers(1, 2), label="max_items"),
+        max_items=data.draw(st.integers(1, min(2, skus)), label="max_items"),
         payment_failure_rate=data.draw(st.sampled_from([0.0, 0.2]), label="pay_fail"),
         seed=data.draw(st.integers(0, 10_000), label="seed"))
     r = run.report
