@@ -123,6 +123,31 @@ def test_atomic_reserve_never_oversells_under_32_buyers(kv: KvStore, truth: SqlS
     assert run.result.metrics["cache_drift_units"] == 0
 
 
+def test_atomic_reserve_buyer_crashes_leak_units_and_the_checker_says_so(
+        kv: KvStore, truth: SqlStore) -> None:
+    import numpy as np
+
+    # one buyer and one SKU: orders are served in order, and the seeded crash draw (the same
+    # one the run makes) says exactly which of them reserve a unit and die before the order
+    seed, rate, stock = 3, 0.3, 20
+    remaining, leaked, confirmed = stock, 0, 0
+    for order_id in range(1, 201):
+        if remaining == 0:
+            break
+        remaining -= 1
+        if np.random.default_rng([seed, order_id, 3]).random() < rate:
+            leaked += 1
+        else:
+            confirmed += 1
+    assert leaked > 0  # the chosen seed does crash some reserving buyers
+    run = run_inventory("atomic-reserve", kv=kv, sql=truth, buyers=1, stock=stock, orders=200,
+                        skus=1, buyer_crash_rate=rate, seed=seed)
+    r = run.report
+    assert (r.leaked_units, r.orders_confirmed, r.oversold_units) == (leaked, confirmed, 0)
+    assert not r.valid and any("leaked reservations" in a for a in r.anomalies)
+    assert run.result.metrics["cache_drift_units"] == leaked
+
+
 @TRIALS
 @given(data=st.data())
 def test_cache_check_ends_with_no_uncompensated_oversell_and_no_double_refund_under_faults(
