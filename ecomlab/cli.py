@@ -100,11 +100,15 @@ def _cmd_stores(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cmd_generate_catalog(args: argparse.Namespace) -> dict[str, Any]:
-    from ecomlab import validate
-    from ecomlab.datagen import generate_catalog, write_catalog
+    from ecomlab import budget, validate
+    from ecomlab.datagen import SAMPLE_PRODUCTS, estimate_catalog, generate_catalog, write_catalog
     from ecomlab.measure import timed
 
     validate.output_dir("--out", args.out)  # before the work, not after it
+    if args.products > 10 * SAMPLE_PRODUCTS:
+        seconds, peak, basis = estimate_catalog(args.products, args.seed)
+        budget.check_memory("--products", args.products, peak / args.products, basis=basis)
+        budget.announce(f"generating {args.products:,} products", seconds, peak, basis=basis)
     with timed() as sw:
         catalog = generate_catalog(args.products, seed=args.seed, progress=not args.json)
     gen_s = sw.elapsed_s

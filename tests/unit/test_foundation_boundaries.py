@@ -170,3 +170,29 @@ def test_a_run_with_no_completed_orders_prints_null_statistics(
     out = json.loads(capsys.readouterr().out,
                      parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
     assert out["completion_ms"]["p50"] is None
+
+
+def test_a_run_that_does_not_fit_in_memory_is_refused_with_the_largest_that_fits() -> None:
+    import io
+
+    from ecomlab import budget
+
+    with pytest.raises(InvalidInput, match=r"needs about 9\.3 GiB .* choose --products <= "
+                                           r"6,442,450$"):
+        budget.check_memory("--products", 10_000_000, 1000, basis="test",
+                            available=10 * 2**30)
+    assert budget.check_memory("--products", 1000, 1000, basis="t", available=2**30) == 1e6
+    out = io.StringIO()
+    assert not budget.announce("short", 9.0, basis="t", stream=out)
+    assert budget.announce("long", 42.0, 3 * 2**30, basis="how", stream=out)
+    assert out.getvalue() == "ecomlab: long: about 42 s and 3.0 GiB of memory (how)\n"
+
+
+def test_a_large_catalog_is_estimated_from_a_sample_before_it_is_generated() -> None:
+    from ecomlab.datagen import SAMPLE_PRODUCTS, estimate_catalog
+
+    seconds, peak, basis = estimate_catalog(50 * SAMPLE_PRODUCTS)
+    small_s, small_peak, _ = estimate_catalog(SAMPLE_PRODUCTS)
+    assert seconds > 0 and f"{SAMPLE_PRODUCTS:,}" in basis
+    # linear in products: the same sample's tables scaled by 50
+    assert peak == pytest.approx(50 * small_peak, rel=1e-9)
