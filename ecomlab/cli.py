@@ -99,6 +99,13 @@ def _cmd_stores(args: argparse.Namespace) -> dict[str, Any]:
     return describe_stores(check=not args.no_check)
 
 
+def _cmd_clean(args: argparse.Namespace) -> dict[str, Any]:
+    from ecomlab import runs
+
+    show = None if args.json else (lambda line: print(line, file=sys.stderr))
+    return runs.clean(dry_run=args.dry_run, progress=show)
+
+
 def _cmd_generate_catalog(args: argparse.Namespace) -> dict[str, Any]:
     from ecomlab import budget, validate
     from ecomlab.datagen import SAMPLE_PRODUCTS, estimate_catalog, generate_catalog, write_catalog
@@ -143,6 +150,15 @@ def build_parser() -> Parser:
     p.add_argument("--no-check", action="store_true",
                    help="do not connect to configured servers")
     p.set_defaults(func=_cmd_stores)
+
+    p = sub.add_parser("clean", help="remove what killed runs left on the stores",
+                       description="Remove the objects (PostgreSQL schemas, Redis keys, "
+                                   "RabbitMQ queues, MongoDB databases, temporary folders) "
+                                   "of runs whose process is gone, on the stores configured "
+                                   "now. A live run's objects are never touched.")
+    p.add_argument("--dry-run", action="store_true", help="list what would be removed")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("generate", help="write generated data sets",
                        description="Write seeded data sets to files.")

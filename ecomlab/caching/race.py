@@ -75,7 +75,7 @@ def reproduce_race(fix: str = "none", reader: str = "fast", *, sql: SqlStore | N
     own_sql, own_kv = sql is None, kv is None
     sstore = sql if sql is not None else default_sql_store()
     kstore = kv if kv is not None else kv_store(fresh=True, settings=_embedded())
-    prefix = cache_prefix()
+    prefix = cache_prefix(kstore)
     try:
         table = load_products(sstore, [Product(1, "LAP-AERO-0000001", "AeroBook 13 Laptop",
                                                999.0, 1)], db_latency_ms=0.0)
@@ -133,7 +133,7 @@ def reproduce_race(fix: str = "none", reader: str = "fast", *, sql: SqlStore | N
             + (" (stale)" if served.version < committed.version else " (fresh)"))
         out.served_version = served.version
         out.committed_version = committed.version
-        delete_prefix(client, prefix)
+        delete_prefix(client, prefix, kstore)
         return out
     finally:
         if own_kv:

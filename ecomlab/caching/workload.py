@@ -106,13 +106,21 @@ def load_products(store: SqlStore, products: list[Product], *,
     return table
 
 
-def cache_prefix() -> str:
-    """A key prefix unique to one experiment (the shared Redis is never flushed)."""
-    return f"ecomlab:caching:{secrets.token_hex(4)}:"
+def cache_prefix(kv: KvStore | None = None) -> str:
+    """A key prefix unique to one experiment (the shared Redis is never flushed).
+
+    With ``kv``, the prefix is recorded as this run's (see :meth:`KvStore.claim_prefix`), so
+    ``ecomlab clean`` can remove the keys of a run that was killed.
+    """
+    prefix = f"ecomlab:caching:{secrets.token_hex(4)}:"
+    return kv.claim_prefix(prefix) if kv is not None else prefix
 
 
-def delete_prefix(client: Any, prefix: str) -> int:
-    """Delete every key under ``prefix`` (and only those); returns how many."""
+def delete_prefix(client: Any, prefix: str, kv: KvStore | None = None) -> int:
+    """Delete every key under ``prefix`` (and only those); returns how many.
+
+    With ``kv`` (the store that claimed the prefix), the claim is released afterwards.
+    """
     deleted = 0
     batch: list[str] = []
     for key in client.scan_iter(match=f"{prefix}*", count=500):
@@ -122,6 +130,8 @@ def delete_prefix(client: Any, prefix: str) -> int:
             batch = []
     if batch:
         deleted += int(client.delete(*batch))
+    if kv is not None:
+        kv.release_prefix(prefix)
     return deleted
 
 
@@ -222,7 +232,7 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
         params["double_delete_ms"] = double_delete_ms
 
     with _stores(sql, kv) as (sstore, kstore):
-        prefix = cache_prefix()
+        prefix = cache_prefix(kstore)
         table = load_products(sstore, catalog, db_latency_ms=db_latency_ms)
         client = kstore.client if strategy != "none" else None
         options: dict[str, Any] = {"ttl_s": ttl_s, "prefix": prefix}
@@ -244,7 +254,7 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
             else:
                 service.close()
             if client is not None:
-                delete_prefix(client, prefix)
+                delete_prefix(client, prefix, kstore)
         backends = {"sql": sstore.describe()}
         if strategy != "none":
             backends["kv"] = kstore.describe()

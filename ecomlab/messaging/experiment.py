@@ -441,7 +441,8 @@ def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 
                 if kv is None:
                     kv = kv_store()
                     own_kv = True
-                ledger = KvLedger(kv.client, f"ecomlab:messaging:{uuid.uuid4().hex[:12]}")
+                ledger = KvLedger(kv.client,
+                                  kv.claim_prefix(f"ecomlab:messaging:{uuid.uuid4().hex[:12]}"))
                 backends["kv"] = kv.describe()
             if p.broker_restart and not isinstance(broker, InProcessBroker) \
                     and restart_broker is None:
@@ -454,6 +455,8 @@ def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 
         finally:
             if ledger is not None:
                 ledger.clear()
+                if kv is not None:
+                    kv.release_prefix(ledger.prefix)
             if own_kv and kv is not None:
                 kv.dispose()
             if own_broker:

@@ -50,6 +50,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ecomlab import runs
 from ecomlab.config import Settings, check_url, redact
 from ecomlab.config import settings as read_settings
 from ecomlab.errors import BackendUnavailable, InvalidInput
@@ -681,9 +682,14 @@ class RabbitBroker:
     def _kombu_queues(self, spec: QueueSpec) -> list[Any]:
         import kombu
 
+        # x-expires: a queue left unused (no consumer, no get) for a day is dropped by the
+        # server itself, the backstop for runs that were killed and never cleaned
+        expires = {"x-expires": runs.QUEUE_EXPIRES_MS}
         main_args: dict[str, Any] = {"x-dead-letter-exchange": "",
-                                     "x-dead-letter-routing-key": spec.dead_letter_queue}
-        retry_args = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": spec.name}
+                                     "x-dead-letter-routing-key": spec.dead_letter_queue,
+                                     **expires}
+        retry_args = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": spec.name,
+                      **expires}
         default = kombu.Exchange("")
         return [
             kombu.Queue(spec.name, default, routing_key=spec.name, durable=True,
@@ -691,7 +697,7 @@ class RabbitBroker:
             kombu.Queue(spec.retry_queue, default, routing_key=spec.retry_queue, durable=True,
                         queue_arguments=retry_args),
             kombu.Queue(spec.dead_letter_queue, default, routing_key=spec.dead_letter_queue,
-                        durable=True),
+                        durable=True, queue_arguments=expires),
         ]
 
     def _ensure(self, fn: Callable[[], Any], *, patience_s: float = 30.0) -> Any:
@@ -722,6 +728,10 @@ class RabbitBroker:
             chan = self._conn.default_channel
             for q in self._kombu_queues(spec):
                 q(chan).declare()
+
+        if spec.name not in self._declared.specs:
+            for q in spec.all_queues:
+                runs.register("amqp-queue", self.url, q)
 
         try:
             self._ensure(declare)
@@ -829,6 +839,8 @@ class RabbitBroker:
         self._ensure(delete)
         with self._declared.lock:
             self._declared.specs.pop(spec.name, None)
+        for q in spec.all_queues:
+            runs.release("amqp-queue", self.url, q)
 
     def describe(self) -> dict[str, object]:
         """Backend facts for printing and for :class:`ecomlab.measure.Result`."""

@@ -192,7 +192,7 @@ def test_a_large_catalog_is_estimated_from_a_sample_before_it_is_generated() -> 
     from ecomlab.datagen import SAMPLE_PRODUCTS, estimate_catalog
 
     seconds, peak, basis = estimate_catalog(50 * SAMPLE_PRODUCTS)
-    small_s, small_peak, _ = estimate_catalog(SAMPLE_PRODUCTS)
+    _, small_peak, _ = estimate_catalog(SAMPLE_PRODUCTS)
     assert seconds > 0 and f"{SAMPLE_PRODUCTS:,}" in basis
     # linear in products: the same sample's tables scaled by 50
     assert peak == pytest.approx(50 * small_peak, rel=1e-9)
