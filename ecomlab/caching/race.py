@@ -168,9 +168,11 @@ def race_frequency(*, products: int = 20, zipf: float = 1.0, write_ratio: float 
     """Stale reads of cache-aside per fix on a hot, write-heavy workload (label: measured)."""
     rows = []
     for fix in FIXES:
+        delay: dict[str, Any] = ({"double_delete_ms": double_delete_ms}
+                                 if fix == "double-delete" else {})
         r = run_caching("cache-aside", products=products, zipf=zipf, write_ratio=write_ratio,
                         requests=requests, threads=threads, db_latency_ms=db_latency_ms,
-                        fix=fix, double_delete_ms=double_delete_ms, seed=seed, sql=sql, kv=kv)
+                        fix=fix, seed=seed, sql=sql, kv=kv, **delay)
         m = r.metrics
         rows.append({"fix": fix, "reads": m["reads"], "writes": m["writes"],
                      "hit_ratio": m["hit_ratio"], "stale_reads": m["stale_reads"],

@@ -218,6 +218,16 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
     if fix != "none" and strategy != "cache-aside":
         raise InvalidInput(f"fix {fix!r} applies to strategy 'cache-aside' only, "
                            f"not {strategy!r}")
+    double_delete_ms = validate.number("double_delete_ms", double_delete_ms, minimum=0.0,
+                                       maximum=10_000.0)
+    flush_interval_ms = validate.number("flush_interval_ms", flush_interval_ms, minimum=0.0,
+                                        maximum=60_000.0, min_inclusive=False)
+    if double_delete_ms != 20.0 and fix != "double-delete":
+        raise InvalidInput(f"double_delete_ms={double_delete_ms!r} has no effect unless fix is "
+                           f"'double-delete' (fix is {fix!r})")
+    if (flush_interval_ms != 50.0 or not crash) and strategy != "write-behind":
+        raise InvalidInput(f"flush_interval_ms and crash apply to strategy 'write-behind' "
+                           f"only, not {strategy!r}")
     rng = np.random.default_rng(seed)
     keys = zipf_keys(n, zipf, requests, rng) + 1
     is_write = rng.random(requests) < write_ratio

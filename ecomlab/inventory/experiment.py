@@ -144,6 +144,16 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
     buyer_crash_rate = validate.probability("buyer_crash_rate", buyer_crash_rate)
     lock_order = validate.choice("lock_order", lock_order, LOCK_ORDERS)
     truth_backend = validate.choice("truth_backend", truth_backend, SQL_CHOICES)
+    validator_delay_ms = validate.number("validator_delay_ms", validator_delay_ms, minimum=0.0,
+                                         maximum=10_000.0)
+    validator_crash_rate = validate.probability("validator_crash_rate", validator_crash_rate)
+    validator_restart_ms = validate.number("validator_restart_ms", validator_restart_ms,
+                                           minimum=0.0, maximum=60_000.0)
+    _refuse_ignored(strategy, lock_order=(lock_order, "sorted"),
+                    validator_delay_ms=(validator_delay_ms, 0.0),
+                    validator_crash_rate=(validator_crash_rate, 0.0),
+                    validator_restart_ms=(validator_restart_ms, 5.0),
+                    truth_backend=(truth_backend, "postgres"))
     if strategy in STRONG and sql is not None and sql.backend != backend:
         raise InvalidInput(f"backend {backend!r} does not match the given store "
                            f"{sql.backend!r}")
@@ -201,6 +211,23 @@ def _fresh_sql(backend: str, buyers: int) -> SqlStore:
     if backend == "postgres":
         return sql_store("postgres", pool_size=min(buyers, 48) + 4, max_overflow=0)
     return sql_store(backend, pool_size=buyers + 4, max_overflow=120)
+
+
+#: options that only some strategies use -> those strategies
+_FAMILY_OPTIONS: dict[str, tuple[str, ...]] = {
+    "lock_order": ("row-lock",), "validator_delay_ms": EVENTUAL,
+    "validator_crash_rate": EVENTUAL, "validator_restart_ms": EVENTUAL,
+    "truth_backend": EVENTUAL,
+}
+
+
+def _refuse_ignored(strategy: str, **options: tuple[object, object]) -> None:
+    """Refuse an option set away from its default for a strategy that would ignore it."""
+    for name, (value, default) in options.items():
+        applies_to = _FAMILY_OPTIONS[name]
+        if strategy not in applies_to and value != default:
+            raise InvalidInput(f"{name}={value!r} has no effect with strategy {strategy!r}; it "
+                               f"applies to {', '.join(repr(s) for s in applies_to)}")
 
 
 def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | None,
@@ -379,9 +406,13 @@ def sweep_buyers(strategies: Sequence[str], buyers: Sequence[int], *, stock: int
                 sql_stores[sql_key] = _fresh_sql(sql_key, max(buyers))
             if strategy in EVENTUAL and kv is None:
                 kv = kv_store()
+            # options of one family (a validator's, a lock order) go to the strategies that
+            # use them; the others would refuse them as having no effect
+            options = {k: v for k, v in kwargs.items()
+                       if k not in _FAMILY_OPTIONS or strategy in _FAMILY_OPTIONS[k]}
             run = run_inventory(strategy, None, stock=stock, buyers=b, orders=orders,
                                 seed=seed, sql=sql_stores[sql_key],
-                                kv=kv if strategy in EVENTUAL else None, **kwargs)
+                                kv=kv if strategy in EVENTUAL else None, **options)
             m = run.result.metrics
             rows.append({
                 "strategy": strategy, "backend": backend, "buyers": b,
