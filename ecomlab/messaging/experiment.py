@@ -21,7 +21,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ecomlab.errors import InvalidInput, UnsupportedOperation
-from ecomlab.measure import LatencySummary, Result, progress
+from ecomlab.measure import LatencySummary, Result, progress, worker_pool
 from ecomlab.messaging.flows import (
     DirectOutcome,
     KvLedger,
@@ -235,7 +234,7 @@ def _run_direct(p: MessagingParams, services: Services, orders: list[OrderReques
             if outcome.ok:
                 done_seq.append(order.order_no)
 
-    with ThreadPoolExecutor(p.web_workers, thread_name_prefix="ecomlab-web") as web:
+    with worker_pool(p.web_workers, "ecomlab-web") as web:
         futures = []
 
         def submit(order: OrderRequest, arrived: float) -> None:
@@ -316,7 +315,7 @@ def _run_queue(p: MessagingParams, services: Services, orders: list[OrderRequest
     dlq: list[dict[str, Any]] = []
     try:
         pool.start()
-        with ThreadPoolExecutor(p.web_workers, thread_name_prefix="ecomlab-web") as web:
+        with worker_pool(p.web_workers, "ecomlab-web") as web:
             futures = []
 
             def submit(order: OrderRequest, arrived: float) -> None:
