@@ -30,7 +30,7 @@ from ecomlab.caching.workload import (
     load_products,
     run_caching,
 )
-from ecomlab.stores import KvStore, SqlStore, kv_store
+from ecomlab.stores import KvStore, SqlStore, borrowed, kv_store
 
 __all__ = ["READERS", "RaceOutcome", "cached_version", "race_frequency", "race_table",
            "reproduce_race"]
@@ -72,11 +72,9 @@ def reproduce_race(fix: str = "none", reader: str = "fast", *, sql: SqlStore | N
     """
     fix = validate.choice("fix", fix, FIXES)
     reader = validate.choice("reader", reader, READERS)
-    own_sql, own_kv = sql is None, kv is None
-    sstore = sql if sql is not None else default_sql_store()
-    kstore = kv if kv is not None else kv_store(fresh=True, settings=_embedded())
-    prefix = cache_prefix(kstore)
-    try:
+    with borrowed(sql, default_sql_store) as sstore, \
+            borrowed(kv, lambda: kv_store(fresh=True, settings=_embedded())) as kstore:
+        prefix = cache_prefix(kstore)
         table = load_products(sstore, [Product(1, "LAP-AERO-0000001", "AeroBook 13 Laptop",
                                                999.0, 1)], db_latency_ms=0.0)
         client = kstore.client
@@ -135,11 +133,6 @@ def reproduce_race(fix: str = "none", reader: str = "fast", *, sql: SqlStore | N
         out.committed_version = committed.version
         delete_prefix(client, prefix, kstore)
         return out
-    finally:
-        if own_kv:
-            kstore.dispose()
-        if own_sql:
-            sstore.dispose()
 
 
 def cached_version(raw: str) -> int:
@@ -188,6 +181,6 @@ def _text(value: object) -> str | None:
 
 
 def _embedded() -> Any:
-    from ecomlab.config import Settings
+    from ecomlab.stores import embedded_settings
 
-    return Settings()
+    return embedded_settings()

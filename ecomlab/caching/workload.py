@@ -43,7 +43,7 @@ from ecomlab.config import settings as read_settings
 from ecomlab.datagen import generate_catalog, zipf_keys
 from ecomlab.errors import InvalidInput
 from ecomlab.measure import LatencySummary, Result
-from ecomlab.stores import KvStore, SqlStore, kv_store, sql_store
+from ecomlab.stores import KvStore, SqlStore, borrowed, kv_store, sql_store
 
 __all__ = ["WriteLedger", "cache_prefix", "default_sql_store", "delete_prefix", "load_products",
            "run_caching", "sample_products"]
@@ -160,22 +160,8 @@ def default_sql_store() -> SqlStore:
 
 @contextmanager
 def _stores(sql: SqlStore | None, kv: KvStore | None) -> Iterator[tuple[SqlStore, KvStore]]:
-    own_sql = sql is None
-    own_kv = kv is None
-    s = sql if sql is not None else default_sql_store()
-    try:
-        k = kv if kv is not None else kv_store()
-    except BaseException:
-        if own_sql:
-            s.dispose()
-        raise
-    try:
+    with borrowed(sql, default_sql_store) as s, borrowed(kv, kv_store) as k:
         yield s, k
-    finally:
-        if own_kv:
-            k.dispose()
-        if own_sql:
-            s.dispose()
 
 
 def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: float = 1.0,

@@ -49,7 +49,14 @@ from ecomlab.catalog.writes import (
 from ecomlab.datagen import Catalog, generate_catalog
 from ecomlab.errors import InvalidInput
 from ecomlab.measure import Claim, Result, progress
-from ecomlab.stores import SQL_BACKENDS, DocumentStore, SqlStore, document_store, sql_store
+from ecomlab.stores import (
+    SQL_BACKENDS,
+    DocumentStore,
+    SqlStore,
+    borrowed,
+    document_store,
+    sql_store,
+)
 
 __all__ = [
     "COST_PER_PRODUCT",
@@ -83,15 +90,9 @@ DEFAULT_CATEGORY = "Electronics/Computers"
 def _stores(sql_backend: str | None) -> Iterator[tuple[SqlStore, DocumentStore]]:
     if sql_backend is not None:
         validate.choice("sql_backend", sql_backend, SQL_BACKENDS)
-    sql = sql_store(sql_backend)
-    try:
-        docs = document_store()
-        try:
-            yield sql, docs
-        finally:
-            docs.dispose()
-    finally:
-        sql.dispose()
+    with borrowed(None, lambda: sql_store(sql_backend)) as sql, \
+            borrowed(None, document_store) as docs:
+        yield sql, docs
 
 
 def _top_brand(catalog: Catalog) -> tuple[int, str]:

@@ -39,7 +39,7 @@ from ecomlab.inventory.model import (
 from ecomlab.inventory.payments import PaymentLedger
 from ecomlab.inventory.relational import LOCK_ORDERS, RelationalInventory
 from ecomlab.measure import LatencySummary, Result, progress
-from ecomlab.stores import KvStore, SqlStore, kv_store, sql_store
+from ecomlab.stores import KvStore, SqlStore, borrowed, kv_store, sql_store
 
 __all__ = ["InventoryRun", "resolve_backend", "run_inventory", "sweep_buyers"]
 
@@ -168,12 +168,9 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
     }
     ledger = PaymentLedger(payment_failure_rate, seed)
     history = History()
-    owned: list[Any] = []
-    try:
+    with contextlib.ExitStack() as stack:
         if strategy in STRONG:
-            if sql is None:
-                sql = _fresh_sql(backend, buyers)
-                owned.append(sql)
+            sql = stack.enter_context(borrowed(sql, lambda: _fresh_sql(backend, buyers)))
             inv = RelationalInventory(sql, strategy, sku_list, lock_order=lock_order,
                                       max_retries=max_retries, seed=seed)
             backends = {"sql": inv.describe()}
@@ -183,26 +180,17 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
                       validator_crash_rate=float(validator_crash_rate),
                       validator_restart_ms=float(validator_restart_ms),
                       idempotent_refunds=bool(idempotent_refunds), truth_backend=truth_backend)
-        if kv is None:
-            kv = kv_store()
-            owned.append(kv)
-        if sql is None:
-            sql = _fresh_sql(truth_backend, buyers)
-            owned.append(sql)
+        kv = stack.enter_context(borrowed(kv, kv_store))
+        sql = stack.enter_context(borrowed(sql, lambda: _fresh_sql(truth_backend, buyers)))
         bus = EventBus()
         ev = EventualInventory(kv, sql, strategy, sku_list, bus)
+        stack.callback(ev.close)
         validator = Validator(ev, ledger, history, delay_ms=validator_delay_ms,
                               crash_rate=validator_crash_rate, restart_ms=validator_restart_ms,
                               idempotent_refunds=idempotent_refunds, seed=seed)
         backends = {"kv": kv.describe(), "sql": sql.describe()}
-        try:
-            return _drive(ev, validator, workload, buyers, ledger, history, params, backends,
-                          seed, buyer_crash_rate, initial={s.sku: s.stock for s in sku_list})
-        finally:
-            ev.close()
-    finally:
-        for store in reversed(owned):
-            store.dispose()
+        return _drive(ev, validator, workload, buyers, ledger, history, params, backends,
+                      seed, buyer_crash_rate, initial={s.sku: s.stock for s in sku_list})
 
 
 def _fresh_sql(backend: str, buyers: int) -> SqlStore:

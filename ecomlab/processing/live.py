@@ -20,6 +20,7 @@ the overhead can be read off directly.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -240,18 +241,14 @@ def run_live(mode: str = "async", *, orders: int = 200, arrival_rate: float = 5.
     pipe = make_pipeline(mode, distribution=distribution,
                          failure_probability=failure_probability, pools=pools)
     draws = draw(pipe, n, arrival_rate, seed)
-    own_store = store is None
-    own_broker = broker is None and pipe.mode == "async"
-    if store is None:
-        from ecomlab.stores import sql_store
+    from ecomlab.stores import borrowed, broker_store, sql_store
 
-        threads = sum(pipe.pools.values()) if pipe.mode == "async" else pipe.pools["web"]
-        store = sql_store(pool_size=threads + 2, max_overflow=8)
-    try:
-        if own_broker:
-            from ecomlab.stores.broker import broker_store
-
-            broker = broker_store()
+    threads = sum(pipe.pools.values()) if pipe.mode == "async" else pipe.pools["web"]
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(borrowed(
+            store, lambda: sql_store(pool_size=threads + 2, max_overflow=8)))
+        if pipe.mode == "async":
+            broker = stack.enter_context(borrowed(broker, broker_store))
         tables = OrderTables.create(store)
         _warm_pool(store, pipe.pools["web"] + (pipe.pools["handler"] if pipe.mode == "async"
                                                else 0))
@@ -261,11 +258,6 @@ def run_live(mode: str = "async", *, orders: int = 200, arrival_rate: float = 5.
         backends: dict[str, Any] = {"sql": store.describe()}
         if broker is not None:
             backends["broker"] = broker.describe()
-    finally:
-        if own_broker and broker is not None:
-            broker.dispose()
-        if own_store:
-            store.dispose()
     params = {"mode": mode, "orders": n, "arrival_rate": float(arrival_rate),
               "time_scale": scale, "distribution": distribution,
               "failure_probability": float(failure_probability), "pools": dict(pipe.pools)}
