@@ -1,0 +1,365 @@
+"""``run_architecture``: one measured run of either style under load and faults; the tables.
+
+Every figure is ``measured`` (real apps, real SQLite files, wall clock), over real processes
+(``transport="process"``, the default) or in this process through ``httpx.ASGITransport``
+(``transport="asgi"``: the same apps without sockets, for many seeded trials). The closed forms
+beside them (availability of serial dependencies, team communication paths) are labelled
+``model``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from ecomlab.architecture.apps import CONSISTENCY
+from ecomlab.architecture.deploy import (
+    INCONSISTENCIES,
+    Deployment,
+    OutboxRelay,
+    count_inconsistent,
+)
+from ecomlab.architecture.faults import CRASH_STEPS, FaultSpec, parse_faults
+from ecomlab.architecture.load import LoadOutcome, generate
+from ecomlab.architecture.resilience import RESILIENCE, Policy
+from ecomlab.errors import InvalidInput
+from ecomlab.measure import LatencySummary, Result
+from ecomlab.validate import choice, integer, number
+
+__all__ = ["STYLES", "TRANSPORTS", "availability_table", "cascade_table",
+           "consistency_trials", "expected_availability", "load_curve", "run_architecture",
+           "team_paths"]
+
+STYLES: tuple[str, ...] = ("monolith", "microservices")
+TRANSPORTS: tuple[str, ...] = ("process", "asgi")
+#: the services an order's success depends on, per style (serial dependencies)
+ORDER_PATH = {"microservices": ("order", "product", "inventory", "payment"),
+              "monolith": ("order", "product", "inventory", "payment", "notification")}
+
+
+def _cpu_ms(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return (t.user + t.system) * 1000.0
+
+
+def expected_availability(style: str, faults: tuple[FaultSpec, ...], resilience: str,
+                          policy: Policy | None = None) -> dict[str, float]:
+    """The closed form for serial dependencies, A = product of the parts (label: model).
+
+    A part's availability is 1 - its flaky rate (``1 - rate**attempts`` with ``full``
+    resilience's retries on a dependency), 0 if it is down, 1 - the crash rate for a crash in
+    the order flow before the answer; a slow part counts as 0 when a timeout shorter than its
+    delay applies, else 1. In the monolith any module down means the process is down.
+    """
+    pol = policy or Policy(resilience=resilience)
+    path = ORDER_PATH[style]
+    parts: dict[str, float] = {}
+    for f in faults:
+        target = f.service
+        a = 1.0
+        if f.kind == "down":
+            a = 0.0
+            if style == "monolith":
+                return {"orders": 0.0, "product_page": 0.0}
+        elif f.kind == "flaky":
+            retried = resilience == "full" and target != "order" and style == "microservices"
+            a = 1.0 - f.value ** (pol.attempts if retried else 1)
+        elif f.kind == "crash":
+            a = 1.0 if f.step == "after_publish" else 1.0 - f.value
+        elif f.kind == "slow" and resilience != "none" and not f.random_delay and \
+                f.value / 1000.0 >= pol.timeout_s:
+            a = 0.0
+        parts[target] = parts.get(target, 1.0) * a
+    orders = math.prod(parts.get(s, 1.0) for s in path)
+    page_parts = [parts.get("product", 1.0)]
+    if style == "monolith":  # one process: a slow order under a timeout is its own matter
+        page_parts = [p for s, p in parts.items() if s == "product"] or [1.0]
+    return {"orders": orders, "product_page": math.prod(page_parts)}
+
+
+def _validate(style: str, orders: int, rate: float | None, concurrency: int | None,
+              faults: object, resilience: str, consistency: str, seed: int,
+              transport: str, workers: int, timeout_ms: float) -> tuple[FaultSpec, ...]:
+    choice("style", style, STYLES)
+    choice("resilience", resilience, RESILIENCE)
+    choice("consistency", consistency, CONSISTENCY)
+    choice("transport", transport, TRANSPORTS)
+    integer("orders", orders, minimum=1, maximum=100_000)
+    integer("seed", seed, minimum=0)
+    integer("workers", workers, minimum=1, maximum=256)
+    number("timeout_ms", timeout_ms, minimum=0.0, min_inclusive=False)
+    if (rate is None) == (concurrency is None):
+        raise InvalidInput("give either rate (open loop, orders/s) or concurrency (closed "
+                           f"loop, clients), got rate={rate!r}, concurrency={concurrency!r}")
+    if rate is not None:
+        number("rate", rate, minimum=0.0, min_inclusive=False, maximum=100_000.0)
+    if concurrency is not None:
+        integer("concurrency", concurrency, minimum=1, maximum=1000)
+    return parse_faults(faults)
+
+
+def run_architecture(style: str = "monolith", orders: int = 200, *, rate: float | None = None,
+                     concurrency: int | None = None, faults: object = None,
+                     resilience: str = "none", consistency: str = "saga", seed: int = 42,
+                     transport: str = "process", workers: int = 8, timeout_ms: float = 250.0,
+                     client_timeout_s: float = 5.0) -> Result:
+    """Deploy ``style``, send ``orders`` orders (open loop at ``rate`` or closed loop with
+    ``concurrency`` clients) under ``faults``, then heal, recover, drain and check.
+
+    Everything is validated before any process starts. Returns a ``measured`` :class:`Result`
+    whose metrics hold the keys ``ecomlab run architecture --json`` prints.
+
+    Raises:
+        InvalidInput: a bad parameter or fault spec.
+        ServiceDied: a service process exited on its own during the run.
+    """
+    if rate is None and concurrency is None:
+        concurrency = 4
+    specs = _validate(style, orders, rate, concurrency, faults, resilience, consistency, seed,
+                      transport, workers, timeout_ms)
+    policy = Policy(resilience=resilience, timeout_s=timeout_ms / 1000.0)
+    params = {"style": style, "orders": orders, "rate": rate, "concurrency": concurrency,
+              "faults": [f.text() for f in specs], "resilience": resilience,
+              "consistency": consistency if style == "microservices" else "acid",
+              "transport": transport, "workers": workers, "timeout_ms": timeout_ms}
+    metrics, backends = asyncio.run(_measure(style, orders, rate, concurrency, specs, policy,
+                                             consistency, seed, transport, workers,
+                                             client_timeout_s))
+    return Result("architecture", "measured", seed, params, metrics, backends)
+
+
+async def _measure(style: str, orders: int, rate: float | None, concurrency: int | None,
+                   specs: tuple[FaultSpec, ...], policy: Policy, consistency: str, seed: int,
+                   transport: str, workers: int, client_timeout_s: float
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    from ecomlab.stores import broker_store
+
+    dep = Deployment(style, transport=transport, consistency=consistency, faults=specs,
+                     policy=policy, seed=seed, workers=workers)
+    relay: OutboxRelay | None = None
+    relay_task: asyncio.Future[Any] | None = None
+    backends: dict[str, Any] = {"sql": {"backend": "sqlite", "files": len(dep.db_paths)},
+                                "transport": transport}
+    try:
+        dep.start()
+        assert dep.client is not None
+        if style == "microservices" and consistency == "outbox":
+            crash = next((f.value for f in specs if f.kind == "crash"
+                          and f.step == "after_publish"), 0.0)
+            broker = broker_store()
+            backends["broker"] = broker.describe()
+            relay = OutboxRelay(dep, broker, crash_rate=crash, seed=seed)
+            relay_task = asyncio.ensure_future(_relay_loop(relay))
+        dep.apply_down()
+        procs = dep.processes()
+        me = psutil.Process()
+        cpu0 = {n: _cpu_ms(p) for n, p in procs.items()}
+        gen0 = _cpu_ms(me)
+        load = await generate(dep.client, dep.urls[dep.entry], dep.urls[dep.catalog], orders,
+                              rate=rate, concurrency=concurrency, seed=seed,
+                              run_id=f"o{uuid.uuid4().hex[:6]}",
+                              client_timeout_s=client_timeout_s, check=dep.check)
+        cpu1 = {n: _cpu_ms(p) for n, p in procs.items() if p.is_running()}
+        gen_ms = _cpu_ms(me) - gen0
+        if relay_task is not None:
+            relay_task.cancel()
+            await asyncio.gather(relay_task, return_exceptions=True)
+        stats = await dep.stats()
+        await dep.heal()
+        recovered: dict[str, Any] = {}
+        if style == "microservices":
+            recovered = await dep.post("order", "/admin/recover")
+        if relay is not None:
+            await relay.drain()
+        inconsistent = count_inconsistent(dep.db_paths)
+    finally:
+        if relay_task is not None and not relay_task.done():
+            relay_task.cancel()
+        if relay is not None:
+            relay.dispose()
+        await dep.aclose()
+    service_cpu = sum(cpu1.get(n, cpu0[n]) - cpu0[n] for n in cpu0)
+    metrics = _metrics(style, orders, load, stats, specs, policy, inconsistent,
+                       service_cpu if procs else gen_ms, gen_ms, bool(procs))
+    metrics["recovery"] = recovered
+    if relay is not None:
+        metrics["relay"] = relay.counters()
+    return metrics, backends
+
+
+async def _relay_loop(relay: OutboxRelay) -> None:
+    while True:
+        await relay.relay_once()
+        await relay.deliver_once()
+        await asyncio.sleep(0.02)
+
+
+def _metrics(style: str, orders: int, load: LoadOutcome, stats: dict[str, dict[str, Any]],
+             specs: tuple[FaultSpec, ...], policy: Policy, inconsistent: dict[str, int],
+             cpu_ms: float, gen_ms: float, separate: bool) -> dict[str, Any]:
+    ok_ms = [m for m, ok in zip(load.order_ms, load.order_ok, strict=True) if ok]
+    lat = LatencySummary.of_ms(ok_ms)
+    page = LatencySummary.of_ms(load.page_ms)
+    succeeded = sum(load.order_ok)
+    entry = stats.get("order" if style == "microservices" else "monolith", {})
+    sick = next((f.service for f in specs if f.service != "order"), None)
+    if style == "microservices":
+        callers = entry.get("callers", {})
+        attempts = sum(c["attempts"] for c in callers.values())
+        hops = attempts / orders
+        net = sum(c["hop_ms"] - c["callee_ms"] for c in callers.values())
+        handler_total = float(entry.get("handler_ms_total", 0.0)) or math.nan
+        network_share = max(0.0, net) / handler_total if callers else math.nan
+        if sick is not None and sick in callers:
+            amplification = callers[sick]["attempts"] / orders
+        else:
+            calls = sum(c["calls"] for c in callers.values())
+            amplification = attempts / calls if calls else math.nan
+    else:
+        hops = 0.0
+        network_share = 0.0
+        calls = entry.get("module_calls", {})
+        amplification = calls.get(sick or "inventory", 0) / orders if calls else math.nan
+    services = {n: {k: s.get(k) for k in ("requests", "errors", "p50_ms")}
+                for n, s in stats.items()}
+    return {
+        "style": style, "label": "measured", "orders": orders, "succeeded": succeeded,
+        "latency_ms": {"p50": lat.p50, "p95": lat.p95, "p99": lat.p99, "count": lat.count},
+        "product_page_ms": {"p50": page.p50, "p99": page.p99},
+        "throughput_per_s": succeeded / load.elapsed_s if load.elapsed_s else math.nan,
+        "elapsed_s": load.elapsed_s,
+        "cpu_ms_per_order": cpu_ms / orders,
+        "cpu_scope": "service processes" if separate else "this process (in-process apps, "
+                                                          "load generator included)",
+        "generator_cpu_ms_per_order": gen_ms / orders,
+        "hops_per_order": hops,
+        "network_share": network_share,
+        "availability": {"orders": succeeded / orders,
+                         "product_page": sum(load.page_ok) / orders},
+        "expected_availability": expected_availability(style, specs, policy.resilience,
+                                                       policy),
+        "retry_amplification": amplification,
+        "inconsistent": inconsistent,
+        "inconsistent_total": sum(inconsistent.values()),
+        "statuses": load.statuses,
+        "generator_lag_ms_max": load.lag_ms_max,
+        "services": services,
+        "outcomes": entry.get("outcomes", {}),
+    }
+
+
+# =============================================================================== tables
+
+def consistency_trials(trials: int = 30, *, consistency: str = "saga", orders: int = 12,
+                       seed: int = 42, style: str = "microservices") -> pd.DataFrame:
+    """Seeded randomized fault trials (in-process ASGI): one row per trial.
+
+    Trial ``i`` crashes the order flow at step ``CRASH_STEPS[i % 4]`` (rate 0.5) and makes a
+    randomly drawn service flaky (rate 0.2-0.5), each drawn from ``seed``; ``timeouts``
+    resilience. Columns: the fault, the five inconsistency counts and their total (measured).
+    """
+    integer("trials", trials, minimum=1, maximum=1000)
+    choice("consistency", consistency, CONSISTENCY)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(trials):
+        step = CRASH_STEPS[i % len(CRASH_STEPS)]
+        flaky = str(rng.choice(["inventory", "payment", "notification"]))
+        p = round(float(rng.uniform(0.2, 0.5)), 2)
+        faults = [f"order=crash:{step}@0.5", f"{flaky}=flaky:{p}"]
+        r = run_architecture(style, orders, concurrency=2, faults=faults,
+                             resilience="timeouts", consistency=consistency,
+                             seed=seed + i, transport="asgi")
+        rows.append({"trial": i, "consistency": r.params["consistency"], "crash_step": step,
+                     "flaky": f"{flaky} {p:g}", **r.metrics["inconsistent"],
+                     "total": r.metrics["inconsistent_total"],
+                     "succeeded": r.metrics["succeeded"]})
+    return pd.DataFrame(rows)
+
+
+def consistency_table(trials: int = 30, *, orders: int = 12, seed: int = 42) -> pd.DataFrame:
+    """Inconsistent end states summed over ``trials`` per variant (measured), monolith too."""
+    rows = []
+    for style, variant in (("monolith", "saga"), ("microservices", "seed"),
+                           ("microservices", "saga"), ("microservices", "outbox")):
+        df = consistency_trials(trials, consistency=variant, orders=orders, seed=seed,
+                                style=style)
+        label = "monolith (one ACID transaction)" if style == "monolith" else variant
+        rows.append({"variant": label, "trials": trials, "orders": trials * orders,
+                     **{k: int(df[k].sum()) for k in INCONSISTENCIES},
+                     "total": int(df["total"].sum()),
+                     "trials_with_any": int((df["total"] > 0).sum())})
+    return pd.DataFrame(rows)
+
+
+def availability_table(orders: int = 300, *, faults: tuple[str, ...] = (
+        "payment=flaky:0.2", "inventory=flaky:0.1", "product=flaky:0.1", "inventory=down"),
+        seed: int = 42, transport: str = "asgi") -> pd.DataFrame:
+    """Availability of orders and product pages per style and fault, beside the closed form."""
+    rows = []
+    for style in STYLES:
+        for fault in faults:
+            r = run_architecture(style, orders, concurrency=4, faults=[fault],
+                                 consistency="saga", seed=seed, transport=transport)
+            m = r.metrics
+            rows.append({"style": style, "fault": fault,
+                         "orders_measured": m["availability"]["orders"],
+                         "orders_model": m["expected_availability"]["orders"],
+                         "page_measured": m["availability"]["product_page"],
+                         "page_model": m["expected_availability"]["product_page"]})
+    return pd.DataFrame(rows)
+
+
+def cascade_table(orders: int = 60, *, slow_ms: float = 300.0, concurrency: int = 16,
+                  seed: int = 42, transport: str = "asgi", workers: int = 8) -> pd.DataFrame:
+    """A slow inventory, per style and resilience: what happens to orders and product pages.
+
+    Columns: order availability and p50, product-page p99 and availability, and retry
+    amplification (requests reaching inventory per order; measured).
+    """
+    rows = []
+    for style in STYLES:
+        for resilience in RESILIENCE:
+            r = run_architecture(style, orders, concurrency=concurrency,
+                                 faults=[f"inventory=slow:{slow_ms:g}"], resilience=resilience,
+                                 consistency="saga", seed=seed, transport=transport,
+                                 workers=workers, client_timeout_s=2.0)
+            m = r.metrics
+            rows.append({"style": style, "resilience": resilience,
+                         "orders_ok": m["availability"]["orders"],
+                         "order_p50_ms": m["latency_ms"]["p50"],
+                         "page_ok": m["availability"]["product_page"],
+                         "page_p99_ms": m["product_page_ms"]["p99"],
+                         "inventory_requests_per_order": m["retry_amplification"]})
+    return pd.DataFrame(rows)
+
+
+def load_curve(style: str, rates: tuple[float, ...] = (20, 50, 100), *, orders: int = 150,
+               seed: int = 42, transport: str = "process") -> pd.DataFrame:
+    """Open-loop p50/p99 (coordinated-omission corrected) and throughput vs offered rate."""
+    rows = []
+    for rate in rates:
+        r = run_architecture(style, orders, rate=rate, seed=seed, transport=transport,
+                             consistency="saga")
+        m = r.metrics
+        rows.append({"style": style, "offered_per_s": rate,
+                     "throughput_per_s": m["throughput_per_s"],
+                     "p50_ms": m["latency_ms"]["p50"], "p99_ms": m["latency_ms"]["p99"],
+                     "cpu_ms_per_order": m["cpu_ms_per_order"],
+                     "generator_cpu_ms_per_order": m["generator_cpu_ms_per_order"],
+                     "hops_per_order": m["hops_per_order"],
+                     "network_share": m["network_share"]})
+    return pd.DataFrame(rows)
+
+
+def team_paths(max_teams: int = 12) -> pd.DataFrame:
+    """Communication paths n(n-1)/2 between n teams (label: model, not measured)."""
+    integer("max_teams", max_teams, minimum=1, maximum=200)
+    n = np.arange(1, max_teams + 1)
+    return pd.DataFrame({"teams": n, "paths": n * (n - 1) // 2, "label": "model"})
