@@ -192,9 +192,10 @@ def monolith_app(db: str | Path, *, faults: object = None, seed: int = 0, worker
     shop = _Monolith(Path(db), parse_faults(faults), seed, workers, policy or Policy())
     stats = shop.stats
 
-    async def in_pool(func: Callable[..., Any], *args: Any, bulkhead: Any) -> Any:
+    async def in_pool(func: Callable[..., Any], *args: Any, bulkhead: Any,
+                      fail_fast: bool = False) -> Any:
         limiter = bulkhead if bulkhead is not None else shop.pool
-        if bulkhead is not None and limiter.available_tokens == 0:
+        if fail_fast and bulkhead is not None and limiter.available_tokens == 0:
             raise DependencyError("monolith", "bulkhead full")
         if shop.policy.resilience == "none":
             return await anyio.to_thread.run_sync(func, *args, limiter=limiter)
@@ -221,7 +222,7 @@ def monolith_app(db: str | Path, *, faults: object = None, seed: int = 0, worker
         body = await request.json()
         try:
             out = await in_pool(shop.place_order, str(body["order_id"]), str(body["sku"]),
-                                int(body.get("qty", 1)), bulkhead=shop.order_pool)
+                                int(body.get("qty", 1)), bulkhead=shop.order_pool, fail_fast=True)
         except (InjectedError, Crash, DependencyError, TimeoutError, sqlite3.Error) as exc:
             stats.record((time.perf_counter() - started) * 1e3, False)
             return _json({"status": "failed", "reason": str(exc) or "timeout"}, 503,

@@ -190,6 +190,11 @@ class Deployment:
         data: dict[str, Any] = r.json()
         return data
 
+    async def post_status(self, name: str, path: str, body: dict[str, Any]) -> int:
+        assert self.client is not None
+        r = await self.client.post(f"{self.urls[name]}{path}", json=body, timeout=10.0)
+        return r.status_code
+
     async def stats(self) -> dict[str, dict[str, Any]]:
         out = {}
         for name in self.names:
@@ -222,11 +227,11 @@ class OutboxRelay:
         self.dep = dep
         self.broker = broker
         self.queue = f"architecture.events.{uuid.uuid4().hex[:8]}"
-        broker.declare_queue(self.queue, max_retries=5, retry_delay_ms=10)
+        broker.declare_queue(self.queue, max_retries=100, retry_delay_ms=5)
         self.crash_rate = crash_rate
         self.rng = random.Random(seed)
         self.crashed: set[str] = set()
-        self.published = self.crashes = self.delivered = 0
+        self.published = self.crashes = self.delivered = self.retried = 0
 
     async def relay_once(self) -> int:
         """One pass: publish pending events; a crash stops the pass before marking."""
@@ -258,9 +263,13 @@ class OutboxRelay:
                 if delivery is None:
                     return n
                 try:
-                    await self.dep.post("notification", "/events", delivery.message.body)
+                    status = await self.dep.post_status("notification", "/events",
+                                                        delivery.message.body)
                 except httpx.TransportError:
-                    delivery.retry("notification unreachable")
+                    status = 0
+                if status != 200:
+                    delivery.retry(f"notification answered {status or 'nothing'}")
+                    self.retried += 1
                     continue
                 delivery.ack()
                 n += 1
@@ -272,12 +281,13 @@ class OutboxRelay:
         for _ in range(passes):
             pending = await self.relay_once()
             delivered = await self.deliver_once()
-            if not pending and not delivered:
+            queued = self.broker.stats(self.queue)
+            if not pending and not delivered and not (queued.ready or queued.retrying):
                 return
 
     def counters(self) -> dict[str, int]:
         return {"published": self.published, "relay_crashes": self.crashes,
-                "delivered": self.delivered}
+                "delivered": self.delivered, "redelivery_retries": self.retried}
 
     def dispose(self) -> None:
         self.broker.dispose()

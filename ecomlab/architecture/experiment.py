@@ -144,6 +144,7 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
                      policy=policy, seed=seed, workers=workers)
     relay: OutboxRelay | None = None
     relay_task: asyncio.Future[Any] | None = None
+    stop_relay = asyncio.Event()
     backends: dict[str, Any] = {"sql": {"backend": "sqlite", "files": len(dep.db_paths)},
                                 "transport": transport}
     try:
@@ -155,7 +156,7 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
             broker = broker_store()
             backends["broker"] = broker.describe()
             relay = OutboxRelay(dep, broker, crash_rate=crash, seed=seed)
-            relay_task = asyncio.ensure_future(_relay_loop(relay))
+            relay_task = asyncio.ensure_future(_relay_loop(relay, stop_relay))
         dep.apply_down()
         procs = dep.processes()
         me = psutil.Process()
@@ -167,9 +168,9 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
                               client_timeout_s=client_timeout_s, check=dep.check)
         cpu1 = {n: _cpu_ms(p) for n, p in procs.items() if p.is_running()}
         gen_ms = _cpu_ms(me) - gen0
-        if relay_task is not None:
-            relay_task.cancel()
-            await asyncio.gather(relay_task, return_exceptions=True)
+        if relay_task is not None:  # let the pass finish: a cancelled get would drop a message
+            stop_relay.set()
+            await relay_task
         stats = await dep.stats()
         await dep.heal()
         recovered: dict[str, Any] = {}
@@ -193,10 +194,15 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
     return metrics, backends
 
 
-async def _relay_loop(relay: OutboxRelay) -> None:
-    while True:
-        await relay.relay_once()
-        await relay.deliver_once()
+async def _relay_loop(relay: OutboxRelay, stop: asyncio.Event) -> None:
+    import httpx
+
+    while not stop.is_set():
+        try:
+            await relay.relay_once()
+            await relay.deliver_once()
+        except httpx.TransportError:  # the order service is down: try again later
+            pass
         await asyncio.sleep(0.02)
 
 

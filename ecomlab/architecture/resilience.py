@@ -121,6 +121,8 @@ class Caller:
                         wait_initial=p.wait_initial_s, wait_max=p.wait_max_s,
                         wait_jitter=p.wait_initial_s):
                     with attempt:
+                        if self.breaker.opened:  # call_async itself does not check
+                            raise CircuitBreakerError(self.breaker)
                         return await self.breaker.call_async(self._once, method, path, body)
             except CircuitBreakerError:
                 self.short_circuited += 1

@@ -1,0 +1,130 @@
+"""Topic 05 in-process: the domain, faults, consistency trials, availability, the cascade."""
+
+from __future__ import annotations
+
+import psutil
+import pytest
+
+from ecomlab.architecture import domain
+from ecomlab.architecture.deploy import INCONSISTENCIES
+from ecomlab.architecture.experiment import (
+    consistency_trials,
+    expected_availability,
+    run_architecture,
+    team_paths,
+)
+from ecomlab.architecture.faults import CRASH_STEPS, parse_fault, parse_faults
+from ecomlab.cli import main
+from ecomlab.errors import InvalidInput
+
+
+@pytest.mark.parametrize("spec", ["inventory", "warehouse=down", "inventory=melt",
+                                  "inventory=flaky:1.5", "inventory=slow:-3",
+                                  "payment=crash:after_commit", "order=crash:nowhere",
+                                  "order=down:3"])
+def test_a_bad_fault_spec_is_refused_with_its_text(spec: str) -> None:
+    with pytest.raises(InvalidInput, match=r"fault|SERVICE"):
+        parse_fault(spec)
+
+
+def test_fault_specs_parse_to_what_they_say() -> None:
+    faults = parse_faults(["inventory=slow:~150", "payment=flaky", "order=crash:after_commit@0.3",
+                           "product=down"])
+    assert [f.text() for f in faults] == ["inventory=slow:~150", "payment=flaky:0.2",
+                                          "order=crash:after_commit@0.3", "product=down"]
+
+
+def test_a_release_before_its_reservation_refuses_the_late_reservation(tmp_path) -> None:
+    conn = domain.connect(tmp_path / "inv.sqlite")
+    domain.create_schema(conn, ("inventory", "payment"))
+    domain.seed_catalog(conn, products=False, stock=5)
+    assert domain.release(conn, "o1") == "released"
+    assert domain.reserve(conn, "o1", "MUG-BLUE", 2) == "released"
+    assert domain.refund(conn, "o2") == "refunded"
+    assert domain.charge(conn, "o2", 100) == "refunded"
+    assert domain.reserve(conn, "o3", "MUG-BLUE", 2) == "reserved"
+    assert domain.release(conn, "o3") == domain.release(conn, "o3") == "released"
+    available = conn.execute("SELECT available FROM stock WHERE sku = 'MUG-BLUE'").fetchone()[0]
+    assert available == 5
+
+
+def test_saga_with_outbox_leaves_no_inconsistent_state_over_30_fault_trials() -> None:
+    df = consistency_trials(32, consistency="outbox", orders=10, seed=7)
+    assert set(df["crash_step"]) == set(CRASH_STEPS)
+    assert df["succeeded"].sum() > 0
+    assert int(df[list(INCONSISTENCIES)].to_numpy().sum()) == 0
+
+
+def test_the_seeds_orchestration_leaves_inconsistent_states_under_the_same_faults() -> None:
+    df = consistency_trials(32, consistency="seed", orders=10, seed=7)
+    assert df["charged_without_order"].sum() > 0
+    assert df["events_lost"].sum() > 0
+
+
+def test_the_saga_without_outbox_still_loses_events_on_a_crash_after_commit() -> None:
+    df = consistency_trials(8, consistency="saga", orders=10, seed=7)
+    money = ["charged_without_order", "reserved_without_order", "confirmed_without_payment"]
+    assert df[money].to_numpy().sum() == 0
+    assert df.loc[df["crash_step"] == "after_commit", "events_lost"].sum() > 0
+
+
+def test_the_monolith_transaction_leaves_nothing_half_done() -> None:
+    r = run_architecture("monolith", 40, concurrency=2, transport="asgi",
+                         faults=["order=crash:after_reserve@0.5", "payment=flaky:0.3"])
+    assert r.metrics["inconsistent_total"] == 0
+    assert 0 < r.metrics["succeeded"] < 40
+
+
+@pytest.mark.parametrize("style", ["monolith", "microservices"])
+def test_order_availability_matches_the_product_of_the_parts_within_0_06(style: str) -> None:
+    faults = ["payment=flaky:0.2", "product=flaky:0.1"]
+    r = run_architecture(style, 400, concurrency=4, transport="asgi", faults=faults, seed=3)
+    model = expected_availability(style, parse_faults(faults), "none")
+    assert model["orders"] == pytest.approx(0.8 * 0.9)
+    assert abs(r.metrics["availability"]["orders"] - model["orders"]) <= 0.06
+    assert abs(r.metrics["availability"]["product_page"] - model["product_page"]) <= 0.06
+
+
+def test_a_down_inventory_stops_orders_but_not_product_pages_only_in_microservices() -> None:
+    micro = run_architecture("microservices", 30, transport="asgi", faults=["inventory=down"])
+    mono = run_architecture("monolith", 30, transport="asgi", faults=["inventory=down"])
+    assert micro.metrics["availability"] == {"orders": 0.0, "product_page": 1.0}
+    assert mono.metrics["availability"] == {"orders": 0.0, "product_page": 0.0}
+    assert micro.metrics["inconsistent_total"] == 0
+
+
+def test_the_breaker_cuts_retries_to_a_down_service_below_the_attempt_bound() -> None:
+    full = run_architecture("microservices", 60, concurrency=1, transport="asgi",
+                            faults=["inventory=down"], resilience="full")
+    timeouts = run_architecture("microservices", 60, concurrency=1, transport="asgi",
+                                faults=["inventory=down"], resilience="timeouts")
+    # timeouts only: reserve and release per order; full: breaker opens after 5 failures
+    assert timeouts.metrics["retry_amplification"] == pytest.approx(2.0)
+    assert full.metrics["retry_amplification"] < 1.0
+
+
+def test_a_slow_inventory_takes_the_monoliths_product_pages_down_unless_bulkheaded() -> None:
+    kwargs = dict(concurrency=8, transport="asgi", faults=["inventory=slow:1500"], workers=2,
+                  client_timeout_s=0.6)
+    none = run_architecture("monolith", 16, resilience="none", **kwargs)
+    full = run_architecture("monolith", 16, resilience="full", **kwargs)
+    assert none.metrics["availability"]["product_page"] < 0.5
+    assert full.metrics["availability"]["product_page"] == 1.0
+    assert full.metrics["statuses"].get("503", 0) > 0  # the bulkhead refused at once
+
+
+def test_team_paths_are_n_choose_2() -> None:
+    assert team_paths(5)["paths"].tolist() == [0, 1, 3, 6, 10]
+
+
+@pytest.mark.parametrize("argv", [
+    ["--fault", "inventory=explode"], ["--fault", "nobody=down"], ["--rate", "0"],
+    ["--rate", "-1"], ["--fault", "inventory"], ["--orders", "0"],
+    ["--rate", "5", "--concurrency", "2"]])
+def test_bad_cli_input_exits_2_with_one_line_and_starts_no_process(argv, capsys) -> None:
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert main(["run", "architecture", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err and "\n" not in err
+    after = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert after <= before
