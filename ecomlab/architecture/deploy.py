@@ -121,8 +121,10 @@ class Deployment:
         else:
             self.manager = ProcessManager()
             try:
+                for name in self.names:  # ports are known at spawn: start side by side
+                    self.urls[name] = self.manager.spawn(name, self._config(name)).url
                 for name in self.names:
-                    self.urls[name] = self.manager.start(name, self._config(name)).url
+                    self.manager.wait_ready(name)
             except BaseException:
                 self.manager.stop_all()
                 raise

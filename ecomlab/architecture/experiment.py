@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import uuid
 from typing import Any
 
@@ -148,7 +149,9 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
     backends: dict[str, Any] = {"sql": {"backend": "sqlite", "files": len(dep.db_paths)},
                                 "transport": transport}
     try:
+        started = time.perf_counter()
         dep.start()
+        startup_ms = (time.perf_counter() - started) * 1000.0
         assert dep.client is not None
         if style == "microservices" and consistency == "outbox":
             crash = next((f.value for f in specs if f.kind == "crash"
@@ -189,6 +192,11 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
     metrics = _metrics(style, orders, load, stats, specs, policy, inconsistent,
                        service_cpu if procs else gen_ms, gen_ms, bool(procs))
     metrics["recovery"] = recovered
+    metrics["startup_ms"] = startup_ms
+    metrics["processes"] = len(dep.names) if transport == "process" else 0
+    metrics["databases"] = len(dep.db_paths)
+    metrics["cpu_ms_per_order_by_service"] = {
+        n: (cpu1.get(n, cpu0[n]) - cpu0[n]) / orders for n in cpu0}
     if relay is not None:
         metrics["relay"] = relay.counters()
     return metrics, backends

@@ -115,6 +115,13 @@ class ProcessManager:
         Raises:
             ServiceDied: the process exited, or was not ready within ``ready_timeout_s``.
         """
+        svc = self.spawn(name, config, port=port)
+        self.wait_ready(name)
+        return svc
+
+    def spawn(self, name: str, config: dict[str, Any], *, port: int = 0) -> ServiceProcess:
+        """Start the process without waiting (its port is known at once); then
+        :meth:`wait_ready`. Several services can start side by side this way."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
@@ -130,10 +137,11 @@ class ProcessManager:
         sock.close()
         svc = ServiceProcess(name, proc, bound, log, config)
         self.services[name] = svc
-        self._wait_ready(svc)
         return svc
 
-    def _wait_ready(self, svc: ServiceProcess) -> None:
+    def wait_ready(self, name: str) -> None:
+        """Poll ``GET /health`` until 200; :class:`ServiceDied` if the process exits first."""
+        svc = self.services[name]
         deadline = time.monotonic() + self.ready_timeout_s
         with httpx.Client(timeout=1.0) as client:
             while True:

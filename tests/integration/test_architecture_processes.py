@@ -48,7 +48,7 @@ def _children() -> set[int]:
 
 def test_a_normal_run_over_processes_measures_and_leaves_no_process_or_port() -> None:
     seen: dict[str, tuple[int, int]] = {}
-    original = ProcessManager.start
+    original = ProcessManager.spawn
 
     def spy(self: ProcessManager, name: str, config: dict, *, port: int = 0):  # type: ignore[no-untyped-def]
         svc = original(self, name, config, port=port)
@@ -56,12 +56,12 @@ def test_a_normal_run_over_processes_measures_and_leaves_no_process_or_port() ->
         return svc
 
     before = _children()
-    ProcessManager.start = spy  # type: ignore[method-assign]
+    ProcessManager.spawn = spy  # type: ignore[method-assign]
     try:
         r = run_architecture("microservices", 30, concurrency=3, consistency="outbox",
                              faults=["payment=flaky:0.2"])
     finally:
-        ProcessManager.start = original  # type: ignore[method-assign]
+        ProcessManager.spawn = original  # type: ignore[method-assign]
     m = r.metrics
     assert set(seen) == {"product", "inventory", "payment", "notification", "order"}
     assert len({port for _, port in seen.values()}) == 5
