@@ -31,6 +31,7 @@ over HTTP/JSON, in one of three consistency variants:
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -50,6 +51,7 @@ from starlette.routing import Route
 from ecomlab.architecture import domain
 from ecomlab.architecture.faults import Crash, Faults, FaultSpec, InjectedError, parse_faults
 from ecomlab.architecture.resilience import Caller, DependencyError, Policy
+from ecomlab.architecture.tracing import CURRENT_TRACE, Trace
 
 __all__ = ["CONSISTENCY", "ServiceStats", "monolith_app", "service_app"]
 
@@ -80,6 +82,26 @@ class ServiceStats:
         return {"requests": self.requests, "errors": self.errors,
                 "p50_ms": None if p50 is None else round(p50, 3),
                 "handler_ms_total": round(sum(ms), 3), **self.extra}
+
+
+class _Traces:
+    """The last 200 orders' spans, by order id."""
+
+    def __init__(self) -> None:
+        self.by_order: dict[str, list[dict[str, Any]]] = {}
+
+    def keep(self, order_id: str, spans: list[dict[str, Any]]) -> None:
+        self.by_order[order_id] = spans
+        while len(self.by_order) > 200:
+            self.by_order.pop(next(iter(self.by_order)))
+
+    def route(self) -> Route:
+        async def get(request: Request) -> Response:
+            spans = self.by_order.get(request.path_params["order_id"])
+            if spans is None:
+                return JSONResponse({"error": "no trace"}, status_code=404)
+            return JSONResponse({"spans": spans})
+        return Route("/traces/{order_id}", get)
 
 
 def _json(data: dict[str, Any], status: int = 200, *, started: float) -> JSONResponse:
@@ -123,6 +145,7 @@ class _Monolith:
         self.lock = threading.Lock()
         self.stats = ServiceStats()
         self.module_calls = dict.fromkeys(domain.MODULES, 0)
+        self.traces = _Traces()
         self.pool = anyio.CapacityLimiter(workers)
         half = max(1, workers // 2)
         self.order_pool = anyio.CapacityLimiter(half) if policy.resilience == "full" else None
@@ -161,28 +184,39 @@ class _Monolith:
     def place_order(self, order_id: str, sku: str, qty: int) -> dict[str, Any]:
         """One ACID transaction across the modules; any exception rolls all of it back."""
         conn = self.conn()
+        trace = Trace()
         for name in ("product", "payment", "inventory", "notification"):
             self.module(name)  # faults first: a slow module holds this worker, not the lock
         fault = self.faults["order"]
-        conn.execute("BEGIN IMMEDIATE")
+        with trace.span("BEGIN IMMEDIATE"):
+            conn.execute("BEGIN IMMEDIATE")
         try:
-            product = domain.get_product(conn, sku)
+            with trace.span("product.get_product"):
+                product = domain.get_product(conn, sku)
             if product is None:
                 conn.execute("ROLLBACK")
                 return {"status": "failed", "reason": f"unknown sku {sku!r}"}
             amount = int(product["price_cents"]) * qty
-            domain.charge(conn, order_id, amount)
+            with trace.span("payment.charge"):
+                domain.charge(conn, order_id, amount)
             fault.crash_point("after_charge")
-            if domain.reserve(conn, order_id, sku, qty) != "reserved":
+            with trace.span("inventory.reserve"):
+                reserved = domain.reserve(conn, order_id, sku, qty)
+            if reserved != "reserved":
                 conn.execute("ROLLBACK")
                 return {"status": "failed", "reason": "insufficient stock"}
             fault.crash_point("after_reserve")
-            domain.create_order(conn, order_id, sku, qty, amount, "confirmed")
-            domain.notify(conn, f"evt-{order_id}", order_id, idempotent=True)
-            conn.execute("COMMIT")
+            with trace.span("order.create_order"):
+                domain.create_order(conn, order_id, sku, qty, amount, "confirmed")
+            with trace.span("notification.notify"):
+                domain.notify(conn, f"evt-{order_id}", order_id, idempotent=True)
+            with trace.span("COMMIT"):
+                conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        with self.lock:
+            self.traces.keep(order_id, trace.spans)
         return {"status": "confirmed", "order_id": order_id, "amount_cents": amount}
 
 
@@ -235,7 +269,7 @@ def monolith_app(db: str | Path, *, faults: object = None, seed: int = 0, worker
         return {"module_calls": dict(shop.module_calls), "workers": workers}
 
     routes = [Route("/products/{sku}", product), Route("/orders", orders, methods=["POST"]),
-              *_admin_routes(stats, shop.set_faults, describe)]
+              shop.traces.route(), *_admin_routes(stats, shop.set_faults, describe)]
     return Starlette(routes=routes)
 
 
@@ -262,13 +296,17 @@ class _Service:
 
     def write(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``func(conn, ...)`` in one committed transaction (no await inside)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            out = func(self.conn, *args, **kwargs)
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        trace = CURRENT_TRACE.get()
+        span = trace.span(f"{self.name} {func.__name__} (local)") if trace is not None \
+            else contextlib.nullcontext()
+        with span:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                out = func(self.conn, *args, **kwargs)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
         return out
 
     def endpoint(self, work: Callable[[Request], Awaitable[tuple[dict[str, Any], int]]]
@@ -340,6 +378,7 @@ class _OrderFlow:
         self.consistency = consistency
         self.callers = callers
         self.outcomes: dict[str, int] = {}
+        self.traces = _Traces()
 
     def _count(self, key: str) -> None:
         self.outcomes[key] = self.outcomes.get(key, 0) + 1
@@ -457,7 +496,13 @@ class _OrderFlow:
 def _order_routes(svc: _Service, flow: _OrderFlow) -> list[Route]:
     async def place(request: Request) -> tuple[dict[str, Any], int]:
         b = await request.json()
-        return await flow.place(str(b["order_id"]), str(b["sku"]), int(b.get("qty", 1)))
+        trace = Trace()
+        token = CURRENT_TRACE.set(trace)
+        try:
+            return await flow.place(str(b["order_id"]), str(b["sku"]), int(b.get("qty", 1)))
+        finally:
+            CURRENT_TRACE.reset(token)
+            flow.traces.keep(str(b["order_id"]), trace.spans)
 
     place_handler = svc.endpoint(place)
 
@@ -489,7 +534,7 @@ def _order_routes(svc: _Service, flow: _OrderFlow) -> list[Route]:
     return [Route("/orders", place_or_crash, methods=["POST"]),
             Route("/orders/{order_id}", get_order),
             Route("/outbox", outbox), Route("/outbox/published", published, methods=["POST"]),
-            Route("/admin/recover", recover, methods=["POST"])]
+            Route("/admin/recover", recover, methods=["POST"]), flow.traces.route()]
 
 
 def service_app(name: str, db: str | Path, *, faults: object = None, seed: int = 0,

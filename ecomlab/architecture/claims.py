@@ -45,26 +45,15 @@ def architecture_evidence(*, quick: bool = True, seed: int = 42) -> dict[str, pd
     from ecomlab.architecture.experiment import (
         availability_table,
         cascade_table,
+        compare_styles,
         consistency_table,
-        run_architecture,
         team_paths,
     )
 
-    orders = 40 if quick else 300
-    rows = []
-    for style in ("monolith", "microservices"):
-        m = run_architecture(style, orders, concurrency=4, seed=seed).metrics
-        rows.append({"style": style, "p50_ms": m["latency_ms"]["p50"],
-                     "p99_ms": m["latency_ms"]["p99"],
-                     "throughput_per_s": m["throughput_per_s"],
-                     "cpu_ms_per_order": m["cpu_ms_per_order"],
-                     "hops_per_order": m["hops_per_order"], "network_share": m["network_share"],
-                     "processes": m["processes"], "databases": m["databases"],
-                     "startup_ms": m["startup_ms"],
-                     "cpu_by_service": m["cpu_ms_per_order_by_service"]})
+    compare, _ = compare_styles(40 if quick else 300, seed=seed)
     trials = 8 if quick else 30
     return {
-        "compare": pd.DataFrame(rows),
+        "compare": compare,
         "consistency": consistency_table(trials, orders=10, seed=seed),
         "cascade": cascade_table(16 if quick else 60, slow_ms=500.0, concurrency=8,
                                  seed=seed, workers=2),

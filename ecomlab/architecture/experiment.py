@@ -33,7 +33,8 @@ from ecomlab.errors import InvalidInput
 from ecomlab.measure import LatencySummary, Result
 from ecomlab.validate import choice, integer, number
 
-__all__ = ["STYLES", "TRANSPORTS", "availability_table", "cascade_table",
+__all__ = ["STYLES", "TRANSPORTS", "availability_table", "cascade_table", "compare_styles",
+           "consistency_table",
            "consistency_trials", "expected_availability", "load_curve", "run_architecture",
            "team_paths"]
 
@@ -109,7 +110,7 @@ def run_architecture(style: str = "monolith", orders: int = 200, *, rate: float 
                      concurrency: int | None = None, faults: object = None,
                      resilience: str = "none", consistency: str = "saga", seed: int = 42,
                      transport: str = "process", workers: int = 8, timeout_ms: float = 250.0,
-                     client_timeout_s: float = 5.0) -> Result:
+                     client_timeout_s: float = 5.0, trace: bool = False) -> Result:
     """Deploy ``style``, send ``orders`` orders (open loop at ``rate`` or closed loop with
     ``concurrency`` clients) under ``faults``, then heal, recover, drain and check.
 
@@ -131,13 +132,13 @@ def run_architecture(style: str = "monolith", orders: int = 200, *, rate: float 
               "transport": transport, "workers": workers, "timeout_ms": timeout_ms}
     metrics, backends = asyncio.run(_measure(style, orders, rate, concurrency, specs, policy,
                                              consistency, seed, transport, workers,
-                                             client_timeout_s))
+                                             client_timeout_s, trace))
     return Result("architecture", "measured", seed, params, metrics, backends)
 
 
 async def _measure(style: str, orders: int, rate: float | None, concurrency: int | None,
                    specs: tuple[FaultSpec, ...], policy: Policy, consistency: str, seed: int,
-                   transport: str, workers: int, client_timeout_s: float
+                   transport: str, workers: int, client_timeout_s: float, trace: bool = False
                    ) -> tuple[dict[str, Any], dict[str, Any]]:
     from ecomlab.stores import broker_store
 
@@ -175,6 +176,7 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
             stop_relay.set()
             await relay_task
         stats = await dep.stats()
+        spans = await _trace_one(dep) if trace else []
         await dep.heal()
         recovered: dict[str, Any] = {}
         if style == "microservices":
@@ -192,6 +194,7 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
     metrics = _metrics(style, orders, load, stats, specs, policy, inconsistent,
                        service_cpu if procs else gen_ms, gen_ms, bool(procs))
     metrics["recovery"] = recovered
+    metrics["trace"] = spans
     metrics["startup_ms"] = startup_ms
     metrics["processes"] = len(dep.names) if transport == "process" else 0
     metrics["databases"] = len(dep.db_paths)
@@ -200,6 +203,28 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
     if relay is not None:
         metrics["relay"] = relay.counters()
     return metrics, backends
+
+
+async def _trace_one(dep: Deployment) -> list[dict[str, Any]]:
+    """Send one order to the idle system and return its spans (ms from the first span)."""
+    assert dep.client is not None
+    order_id = f"trace-{uuid.uuid4().hex[:6]}"
+    start = time.perf_counter()
+    r = await dep.client.post(f"{dep.urls[dep.entry]}/orders",
+                              json={"order_id": order_id, "sku": "MUG-BLUE", "qty": 1},
+                              timeout=10.0)
+    total_ms = (time.perf_counter() - start) * 1000.0
+    got = await dep.client.get(f"{dep.urls[dep.entry]}/traces/{order_id}", timeout=10.0)
+    if r.status_code != 201 or got.status_code != 200:
+        return []
+    spans = got.json()["spans"]
+    t0 = min(sp["start"] for sp in spans) if spans else 0.0
+    rows = [{"step": sp["step"], "start_ms": (sp["start"] - t0) * 1000.0,
+             "duration_ms": (sp["end"] - sp["start"]) * 1000.0,
+             "handler_ms": sp["handler_ms"]} for sp in spans]
+    rows.append({"step": "client: whole order", "start_ms": None, "duration_ms": total_ms,
+                 "handler_ms": None})
+    return rows
 
 
 async def _relay_loop(relay: OutboxRelay, stop: asyncio.Event) -> None:
@@ -377,3 +402,31 @@ def team_paths(max_teams: int = 12) -> pd.DataFrame:
     integer("max_teams", max_teams, minimum=1, maximum=200)
     n = np.arange(1, max_teams + 1)
     return pd.DataFrame({"teams": n, "paths": n * (n - 1) // 2, "label": "model"})
+
+
+def compare_styles(orders: int = 40, *, concurrency: int = 4, seed: int = 42,
+                   transport: str = "process") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both styles without faults: a summary row each, and one idle order's spans (measured).
+
+    Returns ``(compare, waterfall)``; ``waterfall`` has one row per span: style, step,
+    start_ms, duration_ms and, for HTTP hops, the callee's handler_ms and the rest
+    (network_ms: sockets, HTTP and JSON on both sides).
+    """
+    rows, spans = [], []
+    for style in STYLES:
+        m = run_architecture(style, orders, concurrency=concurrency, seed=seed,
+                             transport=transport, trace=True).metrics
+        rows.append({"style": style, "p50_ms": m["latency_ms"]["p50"],
+                     "p99_ms": m["latency_ms"]["p99"],
+                     "throughput_per_s": m["throughput_per_s"],
+                     "cpu_ms_per_order": m["cpu_ms_per_order"],
+                     "generator_cpu_ms_per_order": m["generator_cpu_ms_per_order"],
+                     "hops_per_order": m["hops_per_order"], "network_share": m["network_share"],
+                     "processes": m["processes"], "databases": m["databases"],
+                     "startup_ms": m["startup_ms"],
+                     "cpu_by_service": m["cpu_ms_per_order_by_service"]})
+        for sp in m["trace"]:
+            net = (sp["duration_ms"] - sp["handler_ms"]) if sp["handler_ms"] is not None \
+                else None
+            spans.append({"style": style, **sp, "network_ms": net})
+    return pd.DataFrame(rows), pd.DataFrame(spans)

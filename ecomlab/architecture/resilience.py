@@ -29,6 +29,7 @@ import httpx
 import stamina
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 
+from ecomlab.architecture.tracing import CURRENT_TRACE
 from ecomlab.errors import InvalidInput, choices_text
 
 __all__ = ["RESILIENCE", "Caller", "DependencyError", "Policy"]
@@ -143,8 +144,14 @@ class Caller:
         except httpx.TransportError as exc:
             raise DependencyError(self.service, f"unreachable ({type(exc).__name__})") from None
         finally:
-            self.hop_ms += (time.perf_counter() - start) * 1000.0
-        self.callee_ms += float(response.headers.get("x-handler-ms", 0.0))
+            end = time.perf_counter()
+            self.hop_ms += (end - start) * 1000.0
+        callee = float(response.headers.get("x-handler-ms", 0.0))
+        self.callee_ms += callee
+        trace = CURRENT_TRACE.get()
+        if trace is not None:
+            trace.spans.append({"step": f"{self.service} {method} {path}", "start": start,
+                                "end": end, "handler_ms": callee})
         if response.status_code >= 500:
             raise DependencyError(self.service, f"HTTP {response.status_code}")
         data: dict[str, Any] = response.json()
