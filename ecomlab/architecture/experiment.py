@@ -379,21 +379,52 @@ def cascade_table(orders: int = 60, *, slow_ms: float = 300.0, concurrency: int 
     return pd.DataFrame(rows)
 
 
-def load_curve(style: str, rates: tuple[float, ...] = (20, 50, 100), *, orders: int = 150,
-               seed: int = 42, transport: str = "process") -> pd.DataFrame:
-    """Open-loop p50/p99 (coordinated-omission corrected) and throughput vs offered rate."""
-    rows = []
+def load_curve(style: str, rates: tuple[float, ...] = (25, 50, 100, 200), *,
+               duration_s: float = 0.5, seed: int = 42, transport: str = "process",
+               consistency: str = "saga") -> pd.DataFrame:
+    """Open-loop p50/p99 (from the intended send times) and throughput vs offered rate.
+
+    One deployment per call; each level sends ``rate * duration_s`` orders (at least 10) as
+    Poisson arrivals. CPU per order is the service processes' (measured).
+    """
+    choice("style", style, STYLES)
+    choice("transport", transport, TRANSPORTS)
     for rate in rates:
-        r = run_architecture(style, orders, rate=rate, seed=seed, transport=transport,
-                             consistency="saga")
-        m = r.metrics
-        rows.append({"style": style, "offered_per_s": rate,
-                     "throughput_per_s": m["throughput_per_s"],
-                     "p50_ms": m["latency_ms"]["p50"], "p99_ms": m["latency_ms"]["p99"],
-                     "cpu_ms_per_order": m["cpu_ms_per_order"],
-                     "generator_cpu_ms_per_order": m["generator_cpu_ms_per_order"],
-                     "hops_per_order": m["hops_per_order"],
-                     "network_share": m["network_share"]})
+        number("rate", rate, minimum=0.0, min_inclusive=False, maximum=100_000.0)
+    return asyncio.run(_curve(style, tuple(rates), duration_s, seed, transport, consistency))
+
+
+async def _curve(style: str, rates: tuple[float, ...], duration_s: float, seed: int,
+                 transport: str, consistency: str) -> pd.DataFrame:
+    dep = Deployment(style, transport=transport, consistency=consistency, seed=seed)
+    rows = []
+    try:
+        dep.start()
+        assert dep.client is not None
+        procs = dep.processes()
+        me = psutil.Process()
+        # warm-up: connections, first-request imports and caches, not measured
+        await generate(dep.client, dep.urls[dep.entry], dep.urls[dep.catalog], 10,
+                       concurrency=2, seed=seed, run_id="warmup", check=dep.check)
+        for k, rate in enumerate(rates):
+            orders = max(10, int(rate * duration_s))
+            cpu0 = sum(_cpu_ms(p) for p in procs.values())
+            gen0 = _cpu_ms(me)
+            load = await generate(dep.client, dep.urls[dep.entry], dep.urls[dep.catalog],
+                                  orders, rate=rate, seed=seed + k, run_id=f"c{k}",
+                                  check=dep.check)
+            cpu = sum(_cpu_ms(p) for p in procs.values()) - cpu0
+            gen = _cpu_ms(me) - gen0
+            ok = [m for m, good in zip(load.order_ms, load.order_ok, strict=True) if good]
+            lat = LatencySummary.of_ms(ok)
+            rows.append({"style": style, "offered_per_s": rate, "orders": orders,
+                         "throughput_per_s": len(ok) / load.elapsed_s,
+                         "p50_ms": lat.p50, "p99_ms": lat.p99,
+                         "cpu_ms_per_order": (cpu if procs else gen) / orders,
+                         "generator_cpu_ms_per_order": gen / orders,
+                         "generator_lag_ms_max": load.lag_ms_max})
+    finally:
+        await dep.aclose()
     return pd.DataFrame(rows)
 
 
