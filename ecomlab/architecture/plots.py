@@ -15,7 +15,6 @@ __all__ = ["availability_figure", "cascade_figure", "consistency_figure", "laten
 
 def waterfall_figure(spans: pd.DataFrame) -> Any:
     """One idle order's spans per style: bars from start to end (ms; measured)."""
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     styles = list(dict.fromkeys(spans["style"]))
