@@ -106,7 +106,7 @@ TOPICS: tuple[Topic, ...] = (
           "`ecomlab run architecture --style {monolith,microservices}`",
           cli="ecomlab.architecture.cli", run="ecomlab.architecture.experiment:run_architecture",
           claims="ecomlab.architecture.claims:architecture_claims",
-          ledger="ecomlab.architecture.claims:architecture_ledger", status="planned"),
+          ledger="ecomlab.architecture.claims:architecture_ledger"),
     Topic("06", "caching", "Caching: cache-aside vs write-through",
           "how much each caching pattern saves, what it costs on writes, how stale reads get, "
           "what happens when the cache fails",

@@ -50,6 +50,7 @@ class _Router(httpx.AsyncBaseTransport):
     def __init__(self) -> None:
         self.apps: dict[str, httpx.ASGITransport] = {}
         self.down: set[str] = set()
+        self.in_flight: set[asyncio.Future[httpx.Response]] = set()
 
     def add(self, name: str, app: Any) -> None:
         self.apps[f"{name}.local"] = httpx.ASGITransport(app=app)
@@ -60,6 +61,8 @@ class _Router(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"connection refused by {host}", request=request)
         await request.aread()
         task = asyncio.ensure_future(self.apps[host].handle_async_request(request))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
         response = await asyncio.shield(task)
         await response.aread()
         return response
@@ -153,6 +156,13 @@ class Deployment:
             await self.post(name, "/admin/faults", {"faults": []})
 
     async def aclose(self) -> None:
+        if self.router is not None and self.router.in_flight:
+            # callee work whose callers gave up (timeouts): let it finish, as a server would
+            pending = list(self.router.in_flight)
+            _, late = await asyncio.wait(pending, timeout=30.0)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         if self.client is not None:
             await self.client.aclose()
             self.client = None

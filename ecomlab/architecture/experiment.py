@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -41,8 +43,47 @@ __all__ = ["STYLES", "TRANSPORTS", "availability_table", "cascade_table", "compa
 STYLES: tuple[str, ...] = ("monolith", "microservices")
 TRANSPORTS: tuple[str, ...] = ("process", "asgi")
 #: the services an order's success depends on, per style (serial dependencies)
+T = TypeVar("T")
 ORDER_PATH = {"microservices": ("order", "product", "inventory", "payment"),
               "monolith": ("order", "product", "inventory", "payment", "notification")}
+
+
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to the end, also from inside a running event loop (a notebook kernel).
+
+    There it runs on a fresh loop in a helper thread; a ``KeyboardInterrupt`` (a cell
+    interrupt) cancels the coroutine and waits for its cleanup, so its processes are stopped
+    before the interrupt propagates.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(coro)
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["value"] = loop.run_until_complete(task)
+        except BaseException as exc:  # handed to the caller's thread below
+            result["error"] = exc
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=work, name="ecomlab-architecture", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except KeyboardInterrupt:
+        loop.call_soon_threadsafe(task.cancel)
+        thread.join()
+        raise
+    if "error" in result:
+        raise result["error"]
+    value: T = result["value"]
+    return value
 
 
 def _cpu_ms(proc: psutil.Process) -> float:
@@ -130,7 +171,7 @@ def run_architecture(style: str = "monolith", orders: int = 200, *, rate: float 
               "faults": [f.text() for f in specs], "resilience": resilience,
               "consistency": consistency if style == "microservices" else "acid",
               "transport": transport, "workers": workers, "timeout_ms": timeout_ms}
-    metrics, backends = asyncio.run(_measure(style, orders, rate, concurrency, specs, policy,
+    metrics, backends = run_coroutine(_measure(style, orders, rate, concurrency, specs, policy,
                                              consistency, seed, transport, workers,
                                              client_timeout_s, trace))
     return Result("architecture", "measured", seed, params, metrics, backends)
@@ -356,7 +397,8 @@ def availability_table(orders: int = 300, *, faults: tuple[str, ...] = (
 
 
 def cascade_table(orders: int = 60, *, slow_ms: float = 300.0, concurrency: int = 16,
-                  seed: int = 42, transport: str = "asgi", workers: int = 8) -> pd.DataFrame:
+                  seed: int = 42, transport: str = "asgi", workers: int = 8,
+                  client_timeout_s: float = 1.0) -> pd.DataFrame:
     """A slow inventory, per style and resilience: what happens to orders and product pages.
 
     Columns: order availability and p50, product-page p99 and availability, and retry
@@ -368,7 +410,7 @@ def cascade_table(orders: int = 60, *, slow_ms: float = 300.0, concurrency: int 
             r = run_architecture(style, orders, concurrency=concurrency,
                                  faults=[f"inventory=slow:{slow_ms:g}"], resilience=resilience,
                                  consistency="saga", seed=seed, transport=transport,
-                                 workers=workers, client_timeout_s=2.0)
+                                 workers=workers, client_timeout_s=client_timeout_s)
             m = r.metrics
             rows.append({"style": style, "resilience": resilience,
                          "orders_ok": m["availability"]["orders"],
@@ -391,7 +433,7 @@ def load_curve(style: str, rates: tuple[float, ...] = (25, 50, 100, 200), *,
     choice("transport", transport, TRANSPORTS)
     for rate in rates:
         number("rate", rate, minimum=0.0, min_inclusive=False, maximum=100_000.0)
-    return asyncio.run(_curve(style, tuple(rates), duration_s, seed, transport, consistency))
+    return run_coroutine(_curve(style, tuple(rates), duration_s, seed, transport, consistency))
 
 
 async def _curve(style: str, rates: tuple[float, ...], duration_s: float, seed: int,
