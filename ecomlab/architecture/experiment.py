@@ -151,7 +151,8 @@ def run_architecture(style: str = "monolith", orders: int = 200, *, rate: float 
                      concurrency: int | None = None, faults: object = None,
                      resilience: str = "none", consistency: str = "saga", seed: int = 42,
                      transport: str = "process", workers: int = 8, timeout_ms: float = 250.0,
-                     client_timeout_s: float = 5.0, trace: bool = False) -> Result:
+                     client_timeout_s: float = 5.0, trace: bool = False,
+                     breaker: bool = True) -> Result:
     """Deploy ``style``, send ``orders`` orders (open loop at ``rate`` or closed loop with
     ``concurrency`` clients) under ``faults``, then heal, recover, drain and check.
 
@@ -166,11 +167,12 @@ def run_architecture(style: str = "monolith", orders: int = 200, *, rate: float 
         concurrency = 4
     specs = _validate(style, orders, rate, concurrency, faults, resilience, consistency, seed,
                       transport, workers, timeout_ms)
-    policy = Policy(resilience=resilience, timeout_s=timeout_ms / 1000.0)
+    policy = Policy(resilience=resilience, timeout_s=timeout_ms / 1000.0, breaker=breaker)
     params = {"style": style, "orders": orders, "rate": rate, "concurrency": concurrency,
               "faults": [f.text() for f in specs], "resilience": resilience,
               "consistency": consistency if style == "microservices" else "acid",
-              "transport": transport, "workers": workers, "timeout_ms": timeout_ms}
+              "transport": transport, "workers": workers, "timeout_ms": timeout_ms,
+              "breaker": breaker}
     metrics, backends = run_coroutine(_measure(style, orders, rate, concurrency, specs, policy,
                                              consistency, seed, transport, workers,
                                              client_timeout_s, trace))
@@ -405,19 +407,22 @@ def cascade_table(orders: int = 60, *, slow_ms: float = 300.0, concurrency: int 
     amplification (requests reaching inventory per order; measured).
     """
     rows = []
-    for style in STYLES:
-        for resilience in RESILIENCE:
-            r = run_architecture(style, orders, concurrency=concurrency,
-                                 faults=[f"inventory=slow:{slow_ms:g}"], resilience=resilience,
-                                 consistency="saga", seed=seed, transport=transport,
-                                 workers=workers, client_timeout_s=client_timeout_s)
-            m = r.metrics
-            rows.append({"style": style, "resilience": resilience,
-                         "orders_ok": m["availability"]["orders"],
-                         "order_p50_ms": m["latency_ms"]["p50"],
-                         "page_ok": m["availability"]["product_page"],
-                         "page_p99_ms": m["product_page_ms"]["p99"],
-                         "inventory_requests_per_order": m["retry_amplification"]})
+    runs = [(style, resilience, True) for style in STYLES for resilience in RESILIENCE]
+    runs.append(("microservices", "full", False))
+    for style, resilience, breaker in runs:
+        r = run_architecture(style, orders, concurrency=concurrency,
+                             faults=[f"inventory=slow:{slow_ms:g}"], resilience=resilience,
+                             consistency="saga", seed=seed, transport=transport,
+                             workers=workers, client_timeout_s=client_timeout_s,
+                             breaker=breaker)
+        m = r.metrics
+        rows.append({"style": style,
+                     "resilience": resilience if breaker else "full, no breaker",
+                     "orders_ok": m["availability"]["orders"],
+                     "order_p50_ms": m["latency_ms"]["p50"],
+                     "page_ok": m["availability"]["product_page"],
+                     "page_p99_ms": m["product_page_ms"]["p99"],
+                     "inventory_requests_per_order": m["retry_amplification"]})
     return pd.DataFrame(rows)
 
 

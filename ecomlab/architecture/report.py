@@ -107,6 +107,6 @@ def cascade_summary(table: pd.DataFrame) -> str:
         f"worker); bulkheads (`full`) gave **{page('monolith', 'full'):.0%}**. In the "
         f"microservices the product service answered {page('microservices', 'none'):.0%} "
         f"even without resilience, because the slow service's callers run elsewhere; "
-        f"requests reaching inventory per order went from {amp('timeouts'):.2f} (timeouts, "
-        f"with a compensating release each) to {amp('full'):.2f} with retries behind the "
-        f"breaker.")
+        f"requests reaching inventory per order were {amp('timeouts'):.2f} with timeouts (a "
+        f"reservation and its compensating release), {amp('full, no breaker'):.2f} with "
+        f"retries but no breaker, and {amp('full'):.2f} with retries behind the breaker.")

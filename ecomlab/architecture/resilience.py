@@ -9,7 +9,8 @@
     forever without waiting), on timeouts, refused connections and 5xx answers;
   - a circuit breaker per dependency from **circuitbreaker** (asyncio-aware; opens after
     ``breaker_failures`` consecutive failures, tries again after ``breaker_reset_s``); an open
-    breaker fails the call at once and is not retried;
+    breaker fails the call at once and is not retried (``breaker=False`` leaves it out, to
+    measure what the retries alone do);
   - a bulkhead: at most ``bulkhead`` calls in flight per dependency (an ``asyncio.Semaphore``);
     a call that finds it full fails at once instead of queueing.
 
@@ -61,6 +62,7 @@ class Policy:
     breaker_failures: int = 5
     breaker_reset_s: float = 0.5
     bulkhead: int = 16
+    breaker: bool = True
 
     def __post_init__(self) -> None:
         if self.resilience not in RESILIENCE:
@@ -122,6 +124,8 @@ class Caller:
                         wait_initial=p.wait_initial_s, wait_max=p.wait_max_s,
                         wait_jitter=p.wait_initial_s):
                     with attempt:
+                        if not p.breaker:
+                            return await self._once(method, path, body)
                         if self.breaker.opened:  # call_async itself does not check
                             raise CircuitBreakerError(self.breaker)
                         return await self.breaker.call_async(self._once, method, path, body)

@@ -116,3 +116,12 @@ def test_sigint_to_the_cli_stops_every_service_and_frees_every_port() -> None:
     assert "interrupted" in cli.stderr.read().decode()  # type: ignore[union-attr]
     assert all(_gone(pid) for pid in services)
     assert all(_port_free(p) for ports in services.values() for p in ports)
+
+
+def test_a_new_manager_stops_the_processes_an_abandoned_one_left_running() -> None:
+    old = ProcessManager()  # a notebook cell that was re-run before it could clean up
+    svc = old.start("product", {"service": "product", "db": str(old.log_dir / "p.sqlite")})
+    port = svc.port
+    with ProcessManager():
+        assert _gone(svc.pid)
+        assert _port_free(port)
