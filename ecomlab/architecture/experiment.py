@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import httpx
 import numpy as np
 import pandas as pd
 import psutil
@@ -29,7 +30,7 @@ from ecomlab.architecture.deploy import (
     count_inconsistent,
 )
 from ecomlab.architecture.faults import CRASH_STEPS, FaultSpec, parse_faults
-from ecomlab.architecture.load import LoadOutcome, generate
+from ecomlab.architecture.load import LoadOutcome, RawClient, generate
 from ecomlab.architecture.resilience import RESILIENCE, Policy
 from ecomlab.errors import InvalidInput
 from ecomlab.measure import LatencySummary, Result
@@ -38,7 +39,7 @@ from ecomlab.validate import choice, integer, number
 __all__ = ["STYLES", "TRANSPORTS", "availability_table", "cascade_table", "compare_styles",
            "consistency_table",
            "consistency_trials", "expected_availability", "load_curve", "run_architecture",
-           "team_paths"]
+           "scaling_curve", "team_paths", "usl_fit"]
 
 STYLES: tuple[str, ...] = ("monolith", "microservices")
 TRANSPORTS: tuple[str, ...] = ("process", "asgi")
@@ -84,6 +85,14 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
         raise result["error"]
     value: T = result["value"]
     return value
+
+
+def _load_client(dep: Deployment) -> httpx.AsyncClient | RawClient:
+    """The load generator's client: raw keep-alive HTTP over TCP, httpx for ASGI."""
+    if dep.transport == "process":
+        return RawClient()
+    assert dep.client is not None
+    return dep.client
 
 
 def _cpu_ms(proc: psutil.Process) -> float:
@@ -209,10 +218,15 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
         me = psutil.Process()
         cpu0 = {n: _cpu_ms(p) for n, p in procs.items()}
         gen0 = _cpu_ms(me)
-        load = await generate(dep.client, dep.urls[dep.entry], dep.urls[dep.catalog], orders,
-                              rate=rate, concurrency=concurrency, seed=seed,
-                              run_id=f"o{uuid.uuid4().hex[:6]}",
-                              client_timeout_s=client_timeout_s, check=dep.check)
+        gen_client = _load_client(dep)
+        try:
+            load = await generate(gen_client, dep.urls[dep.entry], dep.urls[dep.catalog],
+                                  orders, rate=rate, concurrency=concurrency, seed=seed,
+                                  run_id=f"o{uuid.uuid4().hex[:6]}",
+                                  client_timeout_s=client_timeout_s, check=dep.check)
+        finally:
+            if isinstance(gen_client, RawClient):
+                await gen_client.aclose()
         cpu1 = {n: _cpu_ms(p) for n, p in procs.items() if p.is_running()}
         gen_ms = _cpu_ms(me) - gen0
         if relay_task is not None:  # let the pass finish: a cancelled get would drop a message
@@ -445,19 +459,21 @@ async def _curve(style: str, rates: tuple[float, ...], duration_s: float, seed: 
                  transport: str, consistency: str) -> pd.DataFrame:
     dep = Deployment(style, transport=transport, consistency=consistency, seed=seed)
     rows = []
+    raw: httpx.AsyncClient | RawClient | None = None
     try:
         dep.start()
         assert dep.client is not None
         procs = dep.processes()
         me = psutil.Process()
+        raw = _load_client(dep)
         # warm-up: connections, first-request imports and caches, not measured
-        await generate(dep.client, dep.urls[dep.entry], dep.urls[dep.catalog], 10,
+        await generate(raw, dep.urls[dep.entry], dep.urls[dep.catalog], 10,
                        concurrency=2, seed=seed, run_id="warmup", check=dep.check)
         for k, rate in enumerate(rates):
             orders = max(10, int(rate * duration_s))
             cpu0 = sum(_cpu_ms(p) for p in procs.values())
             gen0 = _cpu_ms(me)
-            load = await generate(dep.client, dep.urls[dep.entry], dep.urls[dep.catalog],
+            load = await generate(raw, dep.urls[dep.entry], dep.urls[dep.catalog],
                                   orders, rate=rate, seed=seed + k, run_id=f"c{k}",
                                   check=dep.check)
             cpu = sum(_cpu_ms(p) for p in procs.values()) - cpu0
@@ -471,6 +487,8 @@ async def _curve(style: str, rates: tuple[float, ...], duration_s: float, seed: 
                          "generator_cpu_ms_per_order": gen / orders,
                          "generator_lag_ms_max": load.lag_ms_max})
     finally:
+        if isinstance(raw, RawClient):
+            await raw.aclose()
         await dep.aclose()
     return pd.DataFrame(rows)
 
@@ -508,3 +526,63 @@ def compare_styles(orders: int = 40, *, concurrency: int = 4, seed: int = 42,
                 else None
             spans.append({"style": style, **sp, "network_ms": net})
     return pd.DataFrame(rows), pd.DataFrame(spans)
+
+
+def scaling_curve(style: str, concurrencies: tuple[int, ...] = (1, 2, 4, 8, 16), *,
+                  orders: int = 120, seed: int = 42, transport: str = "process"
+                  ) -> pd.DataFrame:
+    """Closed-loop throughput vs client count, one deployment per call (measured)."""
+    choice("style", style, STYLES)
+    return run_coroutine(_scaling(style, tuple(concurrencies), orders, seed, transport))
+
+
+async def _scaling(style: str, concurrencies: tuple[int, ...], orders: int, seed: int,
+                   transport: str) -> pd.DataFrame:
+    dep = Deployment(style, transport=transport, seed=seed)
+    rows = []
+    raw: httpx.AsyncClient | RawClient | None = None
+    try:
+        dep.start()
+        raw = _load_client(dep)
+        await generate(raw, dep.urls[dep.entry], dep.urls[dep.catalog], 10,
+                       concurrency=2, seed=seed, run_id="warmup", check=dep.check)
+        for k, n in enumerate(concurrencies):
+            load = await generate(raw, dep.urls[dep.entry], dep.urls[dep.catalog],
+                                  orders, concurrency=n, seed=seed + k, run_id=f"s{k}",
+                                  check=dep.check)
+            ok = [m for m, good in zip(load.order_ms, load.order_ok, strict=True) if good]
+            rows.append({"style": style, "clients": n,
+                         "throughput_per_s": len(ok) / load.elapsed_s,
+                         "p50_ms": LatencySummary.of_ms(ok).p50})
+    finally:
+        if isinstance(raw, RawClient):
+            await raw.aclose()
+        await dep.aclose()
+    return pd.DataFrame(rows)
+
+
+def usl_fit(clients: Any, throughput: Any) -> dict[str, float]:
+    """Fit the Universal Scalability Law X(N) = lN / (1 + s(N-1) + kN(N-1)) with scipy.
+
+    Returns ``lambda`` (orders/s of one client), ``sigma`` (contention) and ``kappa``
+    (coherence), all >= 0, and the fit's ``r2``.
+    """
+    from scipy.optimize import curve_fit
+
+    n = np.asarray(clients, dtype=float)
+    x = np.asarray(throughput, dtype=float)
+    if n.size < 3 or n.size != x.size:
+        raise InvalidInput(f"the USL fit needs at least 3 (clients, throughput) points, "
+                           f"got {n.size} and {x.size}")
+
+    def usl(n_: Any, lam: float, sigma: float, kappa: float) -> Any:
+        return lam * n_ / (1 + sigma * (n_ - 1) + kappa * n_ * (n_ - 1))
+
+    guess = (float(x[0] / n[0]), 0.1, 0.001)
+    params, _ = curve_fit(usl, n, x, p0=guess, bounds=([0, 0, 0], [np.inf, 10, 10]),
+                          maxfev=20_000)
+    fitted = usl(n, *params)
+    ss_res = float(((x - fitted) ** 2).sum())
+    ss_tot = float(((x - x.mean()) ** 2).sum()) or 1.0
+    return {"lambda": float(params[0]), "sigma": float(params[1]), "kappa": float(params[2]),
+            "r2": 1.0 - ss_res / ss_tot}
