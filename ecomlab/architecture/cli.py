@@ -28,6 +28,8 @@ def _cmd_architecture(args: argparse.Namespace) -> dict[str, Any]:
     m = result.metrics
     out: dict[str, Any] = {"experiment": result.experiment, "seed": result.seed}
     out.update({k: m[k] for k in _PUBLIC})
+    if "relay" in m:
+        out["relay"] = m["relay"]
     out["params"] = result.params
     out["backends"] = result.backends
     return out

@@ -129,3 +129,24 @@ def test_bad_cli_input_exits_2_with_one_line_and_starts_no_process(argv, capsys)
     assert err and "\n" not in err
     after = {p.pid for p in psutil.Process().children(recursive=True)}
     assert after <= before
+
+
+def test_the_cli_prints_one_json_object_with_the_documented_keys(capsys) -> None:
+    import json
+
+    argv = ["run", "architecture", "--style", "microservices", "--orders", "20",
+            "--concurrency", "2", "--fault", "payment=flaky:0.3", "--consistency", "seed",
+            "--transport", "asgi", "--json"]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in ("style", "label", "orders", "throughput_per_s", "cpu_ms_per_order",
+                "hops_per_order", "network_share", "expected_availability",
+                "retry_amplification"):
+        assert key in data, key
+    assert set(data["latency_ms"]) >= {"p50", "p99"}
+    assert set(data["availability"]) == {"orders", "product_page"}
+    assert set(data["inconsistent"]) == set(INCONSISTENCIES)
+    assert set(data["services"]) == {"product", "inventory", "payment", "notification",
+                                     "order"}
+    assert set(data["services"]["payment"]) == {"requests", "errors", "p50_ms"}
+    assert data["label"] == "measured" and data["style"] == "microservices"
