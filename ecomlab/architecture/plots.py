@@ -10,6 +10,7 @@ import pandas as pd
 from ecomlab.architecture.deploy import INCONSISTENCIES
 
 __all__ = ["availability_figure", "cascade_figure", "consistency_figure", "latency_figure",
+           "scaling_figure",
            "team_figure", "waterfall_figure"]
 
 
@@ -95,4 +96,17 @@ def team_figure(teams: pd.DataFrame) -> Any:
     fig = px.line(teams, x="teams", y="paths", markers=True,
                   title="Communication paths between teams, n(n-1)/2 (model, not measured)")
     fig.update_layout(height=360)
+    return fig
+
+
+def scaling_figure(model: pd.DataFrame) -> Any:
+    """Predicted throughput vs clients per style and scaling plan (label: model)."""
+    import plotly.express as px
+
+    data = model.assign(run=model["style"] + " · " + model["plan"])
+    fig = px.line(data, x="clients", y="throughput_per_s", color="run", markers=True,
+                  title="Throughput if each replica had its own core: MVA on measured CPU "
+                        "demands (model)",
+                  labels={"throughput_per_s": "orders/s (model)", "clients": "clients"})
+    fig.update_layout(height=400)
     return fig

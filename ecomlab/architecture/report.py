@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["availability_summary", "cascade_summary", "compare_summary", "consistency_summary",
-           "curve_summary"]
+__all__ = [
+    "availability_summary",
+    "cascade_summary",
+    "compare_summary",
+    "consistency_summary",
+    "curve_summary",
+    "scaling_summary",
+]
 
 
 def _row(df: pd.DataFrame, **where: object) -> pd.Series:
@@ -110,3 +116,25 @@ def cascade_summary(table: pd.DataFrame) -> str:
         f"requests reaching inventory per order were {amp('timeouts'):.2f} with timeouts (a "
         f"reservation and its compensating release), {amp('full, no breaker'):.2f} with "
         f"retries but no breaker, and {amp('full'):.2f} with retries behind the breaker.")
+
+
+def scaling_summary(model: pd.DataFrame, curves: pd.DataFrame) -> str:
+    """The model's ceilings beside the measured peaks (model vs measured)."""
+    parts = []
+    for style, part in model.groupby("style", sort=False):
+        top = part[part["clients"] == part["clients"].max()]
+        base = float(top[top["plan"] == "as measured"]["throughput_per_s"].iloc[0])
+        scaled = top[top["plan"] != "as measured"].iloc[0]
+        mine = curves[curves["style"] == style]
+        measured = float(mine["throughput_per_s"].max())
+        offered = float(mine["offered_per_s"].max())
+        seen = (f"section 3 measured up to {measured:.0f} orders/s while keeping up with its "
+                f"highest offered rate ({offered:g}/s), so its ceiling lies higher"
+                if measured >= 0.8 * offered else
+                f"section 3 saturated at {measured:.0f} orders/s")
+        parts.append(f"**{style}**: the model predicts {base:.0f} orders/s at "
+                     f"{int(part['clients'].max())} clients "
+                     f"({scaled['plan']}: {float(scaled['throughput_per_s']):.0f}); {seen}")
+    return ("; ".join(parts) + ". Where a measured saturation point falls short of the "
+            "model, the capacity went to what the model leaves out: the load generator, the "
+            "other processes sharing two cores, and waiting that is not CPU.")

@@ -150,3 +150,15 @@ def test_the_cli_prints_one_json_object_with_the_documented_keys(capsys) -> None
                                      "order"}
     assert set(data["services"]["payment"]) == {"requests", "errors", "p50_ms"}
     assert data["label"] == "measured" and data["style"] == "microservices"
+
+
+def test_mva_reaches_the_bottleneck_bound_and_a_replica_doubles_it() -> None:
+    from ecomlab.architecture.model import mva_throughput, scaling_model
+
+    demands = {"order": 4.0, "inventory": 1.0}
+    assert mva_throughput(demands, 1) == pytest.approx(1000 / 5.0)
+    assert mva_throughput(demands, 200) == pytest.approx(1000 / 4.0, rel=0.01)
+    assert mva_throughput(demands, 200, {"order": 2}) == pytest.approx(1000 / 2.0, rel=0.02)
+    table = scaling_model({"microservices": demands}, clients=(1, 64))
+    assert set(table["plan"]) == {"as measured", "2 x order"}
+    assert set(table["label"]) == {"model"}
