@@ -33,7 +33,7 @@ from ecomlab.architecture.faults import CRASH_STEPS, FaultSpec, parse_faults
 from ecomlab.architecture.load import LoadOutcome, RawClient, generate
 from ecomlab.architecture.resilience import RESILIENCE, Policy
 from ecomlab.errors import InvalidInput
-from ecomlab.measure import LatencySummary, Result
+from ecomlab.measure import _VERSIONED, LatencySummary, Result, package_versions
 from ecomlab.validate import choice, integer, number
 
 __all__ = ["STYLES", "TRANSPORTS", "availability_table", "cascade_table", "compare_styles",
@@ -185,7 +185,9 @@ def run_architecture(style: str = "monolith", orders: int = 200, *, rate: float 
     metrics, backends = run_coroutine(_measure(style, orders, rate, concurrency, specs, policy,
                                              consistency, seed, transport, workers,
                                              client_timeout_s, trace))
-    return Result("architecture", "measured", seed, params, metrics, backends)
+    versions = package_versions((*_VERSIONED, "starlette", "uvicorn", "httpx", "stamina",
+                                 "circuitbreaker", "psutil"))
+    return Result("architecture", "measured", seed, params, metrics, backends, versions)
 
 
 async def _measure(style: str, orders: int, rate: float | None, concurrency: int | None,
