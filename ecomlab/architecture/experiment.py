@@ -63,6 +63,7 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     loop = asyncio.new_event_loop()
     task = loop.create_task(coro)
     result: dict[str, Any] = {}
+    finished = threading.Event()
 
     def work() -> None:
         try:
@@ -71,15 +72,17 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
             result["error"] = exc
         finally:
             loop.close()
+            finished.set()
 
-    thread = threading.Thread(target=work, name="ecomlab-architecture", daemon=True)
-    thread.start()
+    threading.Thread(target=work, name="ecomlab-architecture", daemon=True).start()
+    # an Event, not Thread.join: a join interrupted by Ctrl-C may return early next time
     try:
-        while thread.is_alive():
-            thread.join(0.1)
+        while not finished.wait(0.1):
+            pass
     except KeyboardInterrupt:
         loop.call_soon_threadsafe(task.cancel)
-        thread.join()
+        while not finished.wait(0.1):
+            pass
         raise
     if "error" in result:
         raise result["error"]

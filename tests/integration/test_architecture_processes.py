@@ -125,3 +125,42 @@ def test_a_new_manager_stops_the_processes_an_abandoned_one_left_running() -> No
     with ProcessManager():
         assert _gone(svc.pid)
         assert _port_free(port)
+
+
+def test_an_interrupted_notebook_cell_stops_every_process_before_the_interrupt_returns() -> None:
+    import asyncio
+    import threading
+
+    seen: dict[str, tuple[int, int]] = {}
+    original = ProcessManager.spawn
+
+    def spy(self: ProcessManager, name: str, config: dict, *, port: int = 0):  # type: ignore[no-untyped-def]
+        svc = original(self, name, config, port=port)
+        seen[name] = (svc.pid, svc.port)
+        return svc
+
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt_when_running() -> None:
+        deadline = time.monotonic() + 60
+        while len(seen) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)  # ready, and orders flowing
+        signal.pthread_kill(main, signal.SIGINT)
+
+    async def cell() -> None:  # a kernel runs cells inside its own event loop
+        run_architecture("microservices", 100_000, rate=20)
+
+    ProcessManager.spawn = spy  # type: ignore[method-assign]
+    loop = asyncio.new_event_loop()  # like ipykernel: SIGINT raises KeyboardInterrupt
+    threading.Thread(target=interrupt_when_running, daemon=True).start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(cell())
+    finally:
+        ProcessManager.spawn = original  # type: ignore[method-assign]
+        loop.close()
+    assert len(seen) == 5
+    assert all(_gone(pid) for pid, _ in seen.values())
+    assert all(_port_free(port) for _, port in seen.values())

@@ -162,3 +162,28 @@ def test_mva_reaches_the_bottleneck_bound_and_a_replica_doubles_it() -> None:
     table = scaling_model({"microservices": demands}, clients=(1, 64))
     assert set(table["plan"]) == {"as measured", "2 x order"}
     assert set(table["label"]) == {"model"}
+
+
+def test_the_checker_counts_each_kind_of_inconsistent_end_state(tmp_path) -> None:
+    from ecomlab.architecture.deploy import count_inconsistent
+
+    paths = {m: tmp_path / f"{m}.sqlite" for m in domain.MODULES}
+    conns = {m: domain.connect(p) for m, p in paths.items()}
+    for m, c in conns.items():
+        domain.create_schema(c, (m,))
+    domain.seed_catalog(conns["inventory"], products=False, stock=10)
+    o = conns["order"]
+    domain.create_order(o, "ok", "MUG-BLUE", 1, 100, "confirmed")      # paid, reserved, sent
+    domain.create_order(o, "unpaid", "MUG-BLUE", 1, 100, "confirmed")  # no charge, not sent
+    domain.create_order(o, "twice", "MUG-BLUE", 1, 100, "confirmed")   # sent twice
+    domain.create_order(o, "failed", "MUG-BLUE", 1, 100, "failed")     # charged and reserved
+    for oid in ("ok", "twice", "failed"):
+        domain.charge(conns["payment"], oid, 100)
+        domain.reserve(conns["inventory"], oid, "MUG-BLUE", 1)
+    domain.reserve(conns["inventory"], "unpaid", "MUG-BLUE", 1)
+    for oid, times in (("ok", 1), ("twice", 2), ("failed", 0)):
+        for _ in range(times):
+            domain.notify(conns["notification"], f"evt-{oid}", oid, idempotent=False)
+    assert count_inconsistent(paths) == {
+        "charged_without_order": 1, "reserved_without_order": 1,
+        "confirmed_without_payment": 1, "events_lost": 1, "events_duplicated": 1}
