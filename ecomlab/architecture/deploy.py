@@ -271,7 +271,7 @@ class OutboxRelay:
         consumer = self.broker.consumer(self.queue)
         try:
             while True:
-                delivery = await asyncio.to_thread(consumer.get, 0.05)
+                delivery = await asyncio.to_thread(consumer.get, 0.01)
                 if delivery is None:
                     return n
                 try:
