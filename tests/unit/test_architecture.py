@@ -98,8 +98,12 @@ def test_the_breaker_cuts_retries_to_a_down_service_below_the_attempt_bound() ->
                             faults=["inventory=down"], resilience="full")
     timeouts = run_architecture("microservices", 60, concurrency=1, transport="asgi",
                                 faults=["inventory=down"], resilience="timeouts")
-    # timeouts only: reserve and release per order; full: breaker opens after 5 failures
+    no_breaker = run_architecture("microservices", 20, concurrency=1, transport="asgi",
+                                  faults=["inventory=down"], resilience="full", breaker=False)
+    # timeouts only: reserve and release per order; retries: 3 attempts each; with the
+    # breaker: it opens after 5 failures and later calls never reach the network
     assert timeouts.metrics["retry_amplification"] == pytest.approx(2.0)
+    assert no_breaker.metrics["retry_amplification"] == pytest.approx(6.0)
     assert full.metrics["retry_amplification"] < 1.0
 
 
