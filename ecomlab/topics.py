@@ -103,7 +103,10 @@ TOPICS: tuple[Topic, ...] = (
           "buys in fault isolation and independent scaling, and what happens to consistency "
           "when one step of an order fails",
           "05_monolith_vs_microservices.ipynb",
-          "`ecomlab run architecture --style {monolith,microservices}`", status="planned"),
+          "`ecomlab run architecture --style {monolith,microservices}`",
+          cli="ecomlab.architecture.cli", run="ecomlab.architecture.experiment:run_architecture",
+          claims="ecomlab.architecture.claims:architecture_claims",
+          ledger="ecomlab.architecture.claims:architecture_ledger"),
     Topic("06", "caching", "Caching: cache-aside vs write-through",
           "how much each caching pattern saves, what it costs on writes, how stale reads get, "
           "what happens when the cache fails",

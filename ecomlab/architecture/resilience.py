@@ -1,0 +1,163 @@
+"""How the order service calls a dependency: ``none``, ``timeouts`` or ``full`` resilience.
+
+* ``none`` — one attempt, no deadline: a slow dependency holds the caller as long as it takes.
+* ``timeouts`` — one attempt with a deadline (``timeout_s``, enforced with ``anyio.fail_after``
+  over the whole call, so it holds for the ASGI transport as for TCP).
+* ``full`` — timeouts, plus
+  - bounded retries with jittered exponential back-off from **stamina**
+    (``stamina.retry_context``: ``attempts`` bounds the tries; tenacity's defaults would retry
+    forever without waiting), on timeouts, refused connections and 5xx answers;
+  - a circuit breaker per dependency from **circuitbreaker** (asyncio-aware; opens after
+    ``breaker_failures`` consecutive failures, tries again after ``breaker_reset_s``); an open
+    breaker fails the call at once and is not retried (``breaker=False`` leaves it out, to
+    measure what the retries alone do);
+  - a bulkhead: at most ``bulkhead`` calls in flight per dependency (an ``asyncio.Semaphore``);
+    a call that finds it full fails at once instead of queueing.
+
+Every call the order service makes is idempotent per order id (see
+:mod:`ecomlab.architecture.domain`), which is what makes retrying it safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+import stamina
+from circuitbreaker import CircuitBreaker, CircuitBreakerError
+
+from ecomlab.architecture.tracing import CURRENT_TRACE
+from ecomlab.errors import InvalidInput, choices_text
+
+__all__ = ["RESILIENCE", "Caller", "DependencyError", "Policy"]
+
+RESILIENCE: tuple[str, ...] = ("none", "timeouts", "full")
+
+# stamina logs a warning per retry by default; the experiment counts retries itself
+stamina.instrumentation.set_on_retry_hooks([])
+
+
+class DependencyError(Exception):
+    """A call to a dependency failed (timeout, refused, 5xx, open breaker, full bulkhead)."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(f"{service}: {reason}")
+        self.service = service
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The resilience settings (seconds, counts)."""
+
+    resilience: str = "none"
+    timeout_s: float = 0.25
+    attempts: int = 3
+    wait_initial_s: float = 0.005
+    wait_max_s: float = 0.05
+    breaker_failures: int = 5
+    breaker_reset_s: float = 0.5
+    bulkhead: int = 16
+    breaker: bool = True
+
+    def __post_init__(self) -> None:
+        if self.resilience not in RESILIENCE:
+            raise InvalidInput(f"unknown resilience {self.resilience!r}; choose "
+                               f"{choices_text(RESILIENCE)}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Caller:
+    """Calls one dependency under a :class:`Policy` and counts what it did.
+
+    Attributes (counters): ``calls`` (logical calls), ``attempts`` (requests sent),
+    ``failures``, ``short_circuited`` (refused by the breaker or bulkhead), ``hop_ms`` (time
+    spent in the calls, caller side) and ``callee_ms`` (handler time the callee reported).
+    """
+
+    def __init__(self, service: str, client: httpx.AsyncClient, base_url: str,
+                 policy: Policy) -> None:
+        self.service = service
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy
+        self.breaker = CircuitBreaker(failure_threshold=policy.breaker_failures,
+                                      recovery_timeout=policy.breaker_reset_s,
+                                      expected_exception=DependencyError, name=service)
+        self.bulkhead = asyncio.Semaphore(policy.bulkhead)
+        self.calls = self.attempts = self.failures = self.short_circuited = 0
+        self.hop_ms = self.callee_ms = 0.0
+
+    def counters(self) -> dict[str, Any]:
+        return {"calls": self.calls, "attempts": self.attempts, "failures": self.failures,
+                "short_circuited": self.short_circuited, "hop_ms": round(self.hop_ms, 3),
+                "callee_ms": round(self.callee_ms, 3)}
+
+    async def call(self, method: str, path: str, body: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+        """One logical call; returns the JSON answer or raises :class:`DependencyError`."""
+        self.calls += 1
+        try:
+            if self.policy.resilience != "full":
+                return await self._once(method, path, body)
+            return await self._full(method, path, body)
+        except DependencyError:
+            self.failures += 1
+            raise
+
+    async def _full(self, method: str, path: str, body: dict[str, Any] | None
+                    ) -> dict[str, Any]:
+        if self.bulkhead.locked():
+            self.short_circuited += 1
+            raise DependencyError(self.service, "bulkhead full")
+        p = self.policy
+        async with self.bulkhead:
+            try:
+                async for attempt in stamina.retry_context(
+                        on=DependencyError, attempts=p.attempts, timeout=None,
+                        wait_initial=p.wait_initial_s, wait_max=p.wait_max_s,
+                        wait_jitter=p.wait_initial_s):
+                    with attempt:
+                        if not p.breaker:
+                            return await self._once(method, path, body)
+                        if self.breaker.opened:  # call_async itself does not check
+                            raise CircuitBreakerError(self.breaker)
+                        return await self.breaker.call_async(self._once, method, path, body)
+            except CircuitBreakerError:
+                self.short_circuited += 1
+                raise DependencyError(self.service, "circuit open") from None
+        raise DependencyError(self.service, "no attempt made")  # pragma: no cover
+
+    async def _once(self, method: str, path: str, body: dict[str, Any] | None
+                    ) -> dict[str, Any]:
+        self.attempts += 1
+        start = time.perf_counter()
+        deadline = self.policy.timeout_s if self.policy.resilience != "none" else None
+        try:
+            with anyio.fail_after(deadline):
+                response = await self.client.request(method, f"{self.base_url}{path}",
+                                                     json=body, timeout=None)
+        except TimeoutError:
+            raise DependencyError(self.service, "timeout") from None
+        except httpx.TransportError as exc:
+            raise DependencyError(self.service, f"unreachable ({type(exc).__name__})") from None
+        finally:
+            end = time.perf_counter()
+            self.hop_ms += (end - start) * 1000.0
+        callee = float(response.headers.get("x-handler-ms", 0.0))
+        self.callee_ms += callee
+        trace = CURRENT_TRACE.get()
+        if trace is not None:
+            trace.spans.append({"step": f"{self.service} {method} {path}", "start": start,
+                                "end": end, "handler_ms": callee})
+        if response.status_code >= 500:
+            raise DependencyError(self.service, f"HTTP {response.status_code}")
+        data: dict[str, Any] = response.json()
+        data["http_status"] = response.status_code
+        return data

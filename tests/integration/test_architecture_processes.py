@@ -1,0 +1,166 @@
+"""Topic 05 over real processes: readiness, no orphan and no bound port on every exit path."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from ecomlab.architecture.deploy import Deployment
+from ecomlab.architecture.experiment import run_architecture
+from ecomlab.architecture.processes import ProcessManager, ServiceDied
+
+pytestmark = pytest.mark.slow
+
+
+def _port_free(port: int) -> bool:
+    """Nobody listens on ``port`` and a new server can bind it (SO_REUSEADDR, as servers do:
+    closed keep-alive connections may leave TIME_WAIT entries behind, which hold nothing)."""
+    listening = {c.laddr.port for c in psutil.net_connections("tcp")
+                 if c.status == psutil.CONN_LISTEN}
+    if port in listening:
+        return False
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def test_a_normal_run_over_processes_measures_and_leaves_no_process_or_port() -> None:
+    seen: dict[str, tuple[int, int]] = {}
+    original = ProcessManager.spawn
+
+    def spy(self: ProcessManager, name: str, config: dict, *, port: int = 0):  # type: ignore[no-untyped-def]
+        svc = original(self, name, config, port=port)
+        seen[name] = (svc.pid, svc.port)
+        return svc
+
+    before = _children()
+    ProcessManager.spawn = spy  # type: ignore[method-assign]
+    try:
+        r = run_architecture("microservices", 30, concurrency=3, consistency="outbox",
+                             faults=["payment=flaky:0.2"])
+    finally:
+        ProcessManager.spawn = original  # type: ignore[method-assign]
+    m = r.metrics
+    assert set(seen) == {"product", "inventory", "payment", "notification", "order"}
+    assert len({port for _, port in seen.values()}) == 5
+    assert m["inconsistent_total"] == 0 and 0 < m["succeeded"] < 30
+    assert m["hops_per_order"] >= 3 and m["cpu_ms_per_order"] > 0
+    assert all(_gone(pid) for pid, _ in seen.values())
+    assert all(_port_free(port) for _, port in seen.values())
+    assert _children() <= before
+
+
+def test_an_exception_inside_the_deployment_stops_every_process() -> None:
+    dep = Deployment("microservices")
+    with pytest.raises(RuntimeError, match="boom"), dep:
+        pids = dict(dep.manager.pids())  # type: ignore[union-attr]
+        ports = [int(u.rsplit(":", 1)[1]) for u in dep.urls.values()]
+        assert len(pids) == 5
+        raise RuntimeError("boom")
+    assert all(_gone(pid) for pid in pids.values())
+    assert all(_port_free(port) for port in ports)
+
+
+def test_a_service_that_dies_mid_run_is_reported_not_waited_for() -> None:
+    with Deployment("microservices") as dep:
+        victim = dep.manager.services["inventory"]  # type: ignore[union-attr]
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.proc.wait(timeout=5)
+        with pytest.raises(ServiceDied, match="inventory"):
+            dep.check()
+
+
+def test_sigint_to_the_cli_stops_every_service_and_frees_every_port() -> None:
+    cmd = [sys.executable, "-m", "ecomlab", "run", "architecture", "--style", "microservices",
+           "--orders", "100000", "--rate", "20"]
+    cli = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = psutil.Process(cli.pid)
+    services: dict[int, set[int]] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(services) < 5:
+        for child in proc.children(recursive=True):
+            try:
+                ports = {c.laddr.port for c in child.net_connections("tcp")
+                         if c.status == psutil.CONN_LISTEN}
+            except psutil.Error:
+                continue
+            if ports:
+                services[child.pid] = ports
+        time.sleep(0.1)
+    assert len(services) == 5, "the services did not all start"
+    time.sleep(0.5)  # orders are flowing
+    cli.send_signal(signal.SIGINT)
+    assert cli.wait(timeout=30) == 130
+    assert "interrupted" in cli.stderr.read().decode()  # type: ignore[union-attr]
+    assert all(_gone(pid) for pid in services)
+    assert all(_port_free(p) for ports in services.values() for p in ports)
+
+
+def test_a_new_manager_stops_the_processes_an_abandoned_one_left_running() -> None:
+    old = ProcessManager()  # a notebook cell that was re-run before it could clean up
+    svc = old.start("product", {"service": "product", "db": str(old.log_dir / "p.sqlite")})
+    port = svc.port
+    with ProcessManager():
+        assert _gone(svc.pid)
+        assert _port_free(port)
+
+
+def test_an_interrupted_notebook_cell_stops_every_process_before_the_interrupt_returns() -> None:
+    import asyncio
+    import threading
+
+    seen: dict[str, tuple[int, int]] = {}
+    original = ProcessManager.spawn
+
+    def spy(self: ProcessManager, name: str, config: dict, *, port: int = 0):  # type: ignore[no-untyped-def]
+        svc = original(self, name, config, port=port)
+        seen[name] = (svc.pid, svc.port)
+        return svc
+
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt_when_running() -> None:
+        deadline = time.monotonic() + 60
+        while len(seen) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)  # ready, and orders flowing
+        signal.pthread_kill(main, signal.SIGINT)
+
+    async def cell() -> None:  # a kernel runs cells inside its own event loop
+        run_architecture("microservices", 100_000, rate=20)
+
+    ProcessManager.spawn = spy  # type: ignore[method-assign]
+    loop = asyncio.new_event_loop()  # like ipykernel: SIGINT raises KeyboardInterrupt
+    threading.Thread(target=interrupt_when_running, daemon=True).start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(cell())
+    finally:
+        ProcessManager.spawn = original  # type: ignore[method-assign]
+        loop.close()
+    assert len(seen) == 5
+    assert all(_gone(pid) for pid, _ in seen.values())
+    assert all(_port_free(port) for _, port in seen.values())
