@@ -35,7 +35,7 @@ CONFLICT_SHARE = 0.75
 
 
 def _fires(rule: Rule, profile: Mapping[str, Any], item: str | None) -> bool:
-    if item is not None and (item not in rule.items or item not in profile["data"]):
+    if rule.items and (item is None or item not in rule.items or item not in profile["data"]):
         return False
     return rule.applies(profile)
 
