@@ -122,7 +122,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("08", "decide", "Decision framework",
           "which design fits my shop, with what confidence, on which measured evidence",
           "08_decision_framework.ipynb", "`ecomlab decide --profile FILE`, `ecomlab claims`",
-          status="planned", cli="ecomlab.decide.cli"),
+          cli="ecomlab.decide.cli"),
 )
 
 

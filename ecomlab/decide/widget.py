@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ecomlab.decide.engine import MAIN_DECISIONS, evaluate
+from ecomlab.decide.engine import MAIN_DECISIONS, decide, evaluate
 from ecomlab.decide.ledger import Ledger, bundled_ledger
 from ecomlab.decide.profile import BOOLEAN_DRIVERS, DATA_ITEMS, FIELDS, parse_profile
 from ecomlab.decide.rules import CHOICES, RuleSet, load_rules
@@ -30,7 +30,8 @@ _PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2")
 
 def recommendation_table(result: Mapping[str, Any], *, reasons: int = 2) -> pd.DataFrame:
     """One row per decision (and per data item's consistency): choice, confidence, the top
-    reasons (the heaviest rules for the choice) and the rules against it."""
+    reasons (the heaviest rules for the choice), the verdicts of its evidence rows, the rules
+    against it and the conflict, if any."""
     rows = []
     decisions = result["decisions"]
     for name in MAIN_DECISIONS:
@@ -43,18 +44,15 @@ def recommendation_table(result: Mapping[str, Any], *, reasons: int = 2) -> pd.D
 def _row(name: str, rec: Mapping[str, Any], reasons: int) -> dict[str, Any]:
     top = sorted(rec["fired_rules"], key=lambda r: -r["weight"])[:reasons]
     conflict = rec.get("conflict")
+    verdicts: dict[str, int] = {}
+    for row in rec.get("evidence", []):
+        verdicts[row["verdict"]] = verdicts.get(row["verdict"], 0) + 1
     return {"decision": name, "choice": rec["choice"], "confidence": rec["confidence"],
             "top reasons": "; ".join(r["rationale"] for r in top) or "no rule holds",
+            "evidence": ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) or "-",
             "against": ", ".join(r["id"] for r in rec["against"]) or "-",
             "conflict": (f"{' vs '.join(conflict['between'])}: {conflict['cost']}"
                          if conflict else "-")}
-
-
-def _evaluate_all(profile: Mapping[str, Any], rules: RuleSet) -> dict[str, Any]:
-    decisions: dict[str, Any] = {d: evaluate(profile, d, rules=rules) for d in MAIN_DECISIONS}
-    decisions["consistency"] = {i: evaluate(profile, "consistency", rules=rules, item=i)
-                                for i in profile["data"]}
-    return {"profile": profile, "decisions": decisions}
 
 
 def segments(profile: Mapping[str, Any], *, rules: RuleSet | None = None,
@@ -144,12 +142,14 @@ def whatif_figure(profile: Mapping[str, Any], *, rules: RuleSet | None = None) -
     return fig
 
 
-def explore_decision(profile: Mapping[str, Any], *, rules: RuleSet | None = None
+def explore_decision(profile: Mapping[str, Any], *, rules: RuleSet | None = None,
+                     ledger: Ledger | None = None
                      ) -> tuple[str, pd.DataFrame, pd.DataFrame, Any]:
-    """The widget's callback: validate the profile, recommend, and chart the flips."""
+    """The widget's callback: validate the profile, recommend (evidence from ``ledger``, the
+    bundled one by default), and chart the flips."""
     rs = rules or load_rules()
     norm = parse_profile(profile)
-    result = _evaluate_all(norm, rs)
+    result = decide(norm, rules=rs, ledger=ledger)
     arch = result["decisions"]["architecture"]
     note = (f"<p><b>{html.escape(norm['name'])}</b>, {norm['team']['developers']} developers: "
             f"{html.escape(arch['summary'])}</p>")
