@@ -88,6 +88,13 @@ def _evidence_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
             f"{r['figures']}. Reproduce: `{r['command']}`" for r in rows]
 
 
+def _bad(rule: Mapping[str, Any], prefix: str = "") -> str:
+    if "favours" in rule:
+        return f"* Bad, because {prefix}it gives up what favours {rule['favours']}: " \
+               f"{rule['rationale']}"
+    return f"* Bad, because {prefix}{rule['rationale']}"
+
+
 def _option_lines(rec: Mapping[str, Any], option: str) -> list[str]:
     lines = []
     if rec["choice"] == option:
@@ -136,7 +143,7 @@ def render_adr(decision: str, rec: Mapping[str, Any], profile: Mapping[str, Any]
                  f"{c['resolution']}): {c['cost']}", ""]
     body += ["### Consequences", ""]
     body += [f"* Good, because {r['rationale']}" for r in rec["fired_rules"]]
-    body += [f"* Bad, because {r['rationale']}" for r in rec["against"]]
+    body += [_bad(r) for r in rec["against"]]
     if rec.get("conflict"):
         body.append(f"* Bad, because {rec['conflict']['cost']}")
     if not rec["fired_rules"] and not rec["against"]:
@@ -175,7 +182,7 @@ def _consistency_body(recs: Mapping[str, Any], profile: Mapping[str, Any],
     body += ["", "### Consequences", ""]
     for item, rec in recs.items():
         body += [f"* Good, because {item}: {r['rationale']}" for r in rec["fired_rules"]]
-        body += [f"* Bad, because {item}: {r['rationale']}" for r in rec["against"]]
+        body += [_bad(r, f"{item}: ") for r in rec["against"]]
         if rec.get("conflict"):
             body.append(f"* Bad, because {item}: {rec['conflict']['cost']}")
     body += ["", "### Confirmation", "",

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ecomlab.decide.ledger import Ledger, bundled_ledger
-from ecomlab.decide.profile import BOOLEAN_DRIVERS, parse_profile
+from ecomlab.decide.profile import BOOLEAN_DRIVERS, FIELDS, field_value, parse_profile
 from ecomlab.decide.rules import CHOICES, CONFIDENCES, Rule, RuleSet, load_rules
 
 __all__ = ["MAIN_DECISIONS", "decide", "evaluate", "evidence_rows", "flip_points"]
@@ -32,6 +32,7 @@ __all__ = ["MAIN_DECISIONS", "decide", "evaluate", "evidence_rows", "flip_points
 MAIN_DECISIONS: tuple[str, ...] = ("architecture", "inventory", "catalog", "processing",
                                    "messaging", "caching", "search")
 CONFLICT_SHARE = 0.75
+_FIELDS = {f.path: f for f in FIELDS}
 
 
 def _fires(rule: Rule, profile: Mapping[str, Any], item: str | None) -> bool:
@@ -183,7 +184,98 @@ def _revisit(profile: Mapping[str, Any], decision: str, choice: str, rs: RuleSet
         if other != choice:
             out.append(f"{path} becomes {str(not profile[section][key]).lower()} "
                        f"(then {other})")
+    out += _threshold_changes(profile, decision, choice, rs)
     return list(dict.fromkeys(out))
+
+
+def _leaves(cond: Any) -> list[dict[str, Any]]:
+    if "field" in cond:
+        return [cond]
+    for op in ("all", "any"):
+        if op in cond:
+            return [leaf for c in cond[op] for leaf in _leaves(c)]
+    if "not" in cond:
+        return _leaves(cond["not"])
+    return []
+
+
+def _with(profile: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    p = copy.deepcopy(dict(profile))
+    section, _, key = path.partition(".")
+    if key:
+        p[section] = {**p[section], key: value}
+    else:
+        p[section] = value
+    return p
+
+
+def _threshold_changes(profile: Mapping[str, Any], decision: str, choice: str,
+                       rs: RuleSet) -> list[str]:
+    """Other values of the fields the decision's rules test (their thresholds, other choices,
+    a data item added or removed) that would change the choice, nearest first."""
+    out: list[str] = []
+    found: list[tuple[float, str, str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for rule in rs.for_decision(decision):
+        for leaf in _leaves(rule.when):
+            path = leaf["field"]
+            if path == "team.developers" or path in BOOLEAN_DRIVERS:
+                continue  # the team-size scan and the driver toggles cover these
+            (op,) = set(leaf) - {"field"}
+            value = leaf[op]
+            f = _FIELDS[path]
+            current = field_value(profile, path)
+            probes: list[tuple[Any, str]] = []
+            if f.kind in ("int", "number"):
+                # the values on either side of the threshold (the rule holds on one of them)
+                step = 1 if f.kind == "int" else max(abs(value) * 1e-6, 1e-9)
+                for cand in (value - step, value, value + step):
+                    if f.minimum is not None and (cand < f.minimum or
+                                                  (f.exclusive and cand <= f.minimum)):
+                        continue
+                    if cand != current:
+                        probes.append((cand, _crossing(path, value, op, cand > current)))
+            elif f.kind == "choice":
+                probes = [(c, f"{path} becomes {c}") for c in f.choices if c != current]
+            elif f.kind == "items" and op == "contains":
+                if value in current:
+                    probes = [([i for i in current if i != value],
+                               f"{path} no longer holds {value}")]
+                else:
+                    probes = [([*current, value], f"{path} holds {value}")]
+            elif f.kind == "labels" and op == "empty":
+                probes = ([([], f"{path} becomes empty")] if current
+                          else [(["any"], f"{path} gains a label")])
+            for cand, text in probes:
+                if (path, text) in seen:
+                    continue
+                other = evaluate(_with(profile, path, cand), decision, rules=rs)["choice"]
+                if other != choice:
+                    seen.add((path, text))
+                    found.append((_distance(current, cand), path, text, other))
+    nearest: dict[tuple[str, bool], tuple[float, str]] = {}
+    for dist, path, text, other in sorted(found, key=lambda x: x[0]):
+        key = (path, text.split(" ", 2)[1] in ("reaches", "exceeds"))
+        if _FIELDS[path].kind in ("int", "number"):
+            if key in nearest:
+                continue  # keep the nearest threshold in each direction
+            nearest[key] = (dist, text)
+        out.append(f"{text} (then {other})")
+    return out
+
+
+def _distance(current: Any, cand: Any) -> float:
+    if isinstance(current, int | float) and isinstance(cand, int | float):
+        return abs(float(cand) - float(current))
+    return 0.0
+
+
+def _crossing(path: str, value: float, op: str, rising: bool) -> str:
+    """A threshold crossing in words: 'reaches 200', 'falls below 200'..."""
+    v = f"{value:g}"
+    if op in ("ge", "lt"):
+        return f"{path} reaches {v}" if rising else f"{path} falls below {v}"
+    return f"{path} exceeds {v}" if rising else f"{path} falls to {v} or less"
 
 
 def _full(profile: Mapping[str, Any], decision: str, rs: RuleSet, ledger: Ledger,

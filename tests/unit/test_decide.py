@@ -423,3 +423,19 @@ def test_claims_cli_reads_a_saved_ledger_back(tmp_path: Path,
     assert main(["claims", "--from", str(saved), "--topic", "search", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["claims"] == [] and out["provenance"]["topics"]["search"]["status"] == "missing"
+
+
+def test_revisit_when_names_the_nearest_threshold_that_changes_the_choice() -> None:
+    res = decide({"team": {"developers": 30}, "load": {"peak_orders_per_s": 300},
+                  "data": ["catalog", "payments"]})
+    inv = res["decisions"]["inventory"]
+    assert inv["choice"] == "cache-check"
+    assert "load.peak_orders_per_s falls below 200 (then conditional-update)" in \
+        inv["revisit_when"]
+    assert "data holds inventory (then atomic-reserve)" in inv["revisit_when"]
+    below = default_profile(30, **{"load.peak_orders_per_s": 199,
+                                   "data": ["catalog", "payments"]})
+    at = default_profile(30, **{"load.peak_orders_per_s": 200,
+                                "data": ["catalog", "payments"]})
+    assert evaluate(below, "inventory")["choice"] == "conditional-update"
+    assert evaluate(at, "inventory")["choice"] == "cache-check"
