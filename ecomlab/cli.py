@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from ecomlab.errors import EcomlabError
 from ecomlab.topics import TOPICS
 
 __all__ = ["TOPIC_COMMANDS", "add_json_flag", "add_seed_flag", "build_parser", "int_arg", "main",
-           "number_arg", "topic_commands"]
+           "number_arg", "strict_json", "topic_commands"]
 
 
 def topic_commands() -> tuple[str, ...]:
@@ -98,10 +99,23 @@ def _cmd_stores(args: argparse.Namespace) -> dict[str, Any]:
     return describe_stores(check=not args.no_check)
 
 
+def _cmd_clean(args: argparse.Namespace) -> dict[str, Any]:
+    from ecomlab import runs
+
+    show = None if args.json else (lambda line: print(line, file=sys.stderr))
+    return runs.clean(dry_run=args.dry_run, progress=show)
+
+
 def _cmd_generate_catalog(args: argparse.Namespace) -> dict[str, Any]:
-    from ecomlab.datagen import generate_catalog, write_catalog
+    from ecomlab import budget, validate
+    from ecomlab.datagen import SAMPLE_PRODUCTS, estimate_catalog, generate_catalog, write_catalog
     from ecomlab.measure import timed
 
+    validate.output_dir("--out", args.out)  # before the work, not after it
+    if args.products > 10 * SAMPLE_PRODUCTS:
+        seconds, peak, basis = estimate_catalog(args.products, args.seed)
+        budget.check_memory("--products", args.products, peak / args.products, basis=basis)
+        budget.announce(f"generating {args.products:,} products", seconds, peak, basis=basis)
     with timed() as sw:
         catalog = generate_catalog(args.products, seed=args.seed, progress=not args.json)
     gen_s = sw.elapsed_s
@@ -136,6 +150,15 @@ def build_parser() -> Parser:
     p.add_argument("--no-check", action="store_true",
                    help="do not connect to configured servers")
     p.set_defaults(func=_cmd_stores)
+
+    p = sub.add_parser("clean", help="remove what killed runs left on the stores",
+                       description="Remove the objects (PostgreSQL schemas, Redis keys, "
+                                   "RabbitMQ queues, MongoDB databases, temporary folders) "
+                                   "of runs whose process is gone, on the stores configured "
+                                   "now. A live run's objects are never touched.")
+    p.add_argument("--dry-run", action="store_true", help="list what would be removed")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_clean)
 
     p = sub.add_parser("generate", help="write generated data sets",
                        description="Write seeded data sets to files.")
@@ -173,6 +196,32 @@ def build_parser() -> Parser:
     return parser
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by ``None`` (JSON ``null``).
+
+    A statistic of nothing (the p50 of zero completed orders) is NaN inside the package; strict
+    JSON parsers reject ``NaN``, so the command line prints ``null`` for it.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    try:
+        import numpy as np
+
+        if isinstance(value, np.floating):
+            return strict_json(float(value))
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, np.ndarray):
+            return strict_json(value.tolist())
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        pass
+    return value
+
+
 def _print_human(data: dict[str, Any], indent: int = 0) -> None:
     pad = "  " * indent
     for key, value in data.items():
@@ -202,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     try:
         if getattr(args, "json", False):
-            print(json.dumps(data, sort_keys=True, default=str))
+            print(json.dumps(strict_json(data), sort_keys=True, default=str, allow_nan=False))
         else:
             _print_human(data)
         sys.stdout.flush()

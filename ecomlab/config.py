@@ -17,9 +17,10 @@ variable               kind                                       embedded defau
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from ecomlab.errors import ConfigError, choices_text
 
@@ -66,7 +67,10 @@ def check_url(kind: str, url: str | None) -> str | None:
         return None
     env, schemes = KINDS[kind]
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL" for a host like [::1
+        raise ConfigError(f"{env}={redact(url)!r} cannot be parsed: {exc}") from None
     if not parts.scheme or "://" not in url:
         raise ConfigError(f"{env}={redact(url)!r} is not a URL; expected {schemes[0]}://...")
     if parts.scheme not in schemes:
@@ -74,7 +78,34 @@ def check_url(kind: str, url: str | None) -> str | None:
             f"{env}={redact(url)!r}: scheme {parts.scheme!r} is not valid here; "
             f"choose {choices_text(schemes)}"
         )
+    if parts.scheme not in _FILE_SCHEMES:
+        _check_server(env, url, parts)
     return url
+
+
+#: schemes that name a file or socket path, not a server
+_FILE_SCHEMES = ("duckdb", "sqlite", "unix")
+
+
+def _check_server(env: str, url: str, parts: SplitResult) -> None:
+    """A server URL names a host and, if any, a port in 1..65535 (Redis: a database number)."""
+    try:
+        port = parts.port
+    except ValueError:
+        raw = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        raise ConfigError(f"{env}={redact(url)!r}: port {raw!r} is not a number in "
+                          f"1..65535") from None
+    if port == 0:
+        raise ConfigError(f"{env}={redact(url)!r}: port 0 is not a port a server listens on; "
+                          f"use 1..65535")
+    if not parts.hostname and "host=" not in parts.query:
+        raise ConfigError(f"{env}={redact(url)!r} names no host; write e.g. "
+                          f"{parts.scheme}://127.0.0.1/...")
+    if parts.scheme in ("redis", "rediss"):
+        db = parts.path.strip("/")
+        if db and not db.isdigit():
+            raise ConfigError(f"{env}={redact(url)!r}: the database {db!r} is not a number "
+                              f"(redis://host:port/0 .. /15)")
 
 
 def settings(environ: Mapping[str, str] | None = None, **overrides: str | None) -> Settings:
@@ -85,15 +116,23 @@ def settings(environ: Mapping[str, str] | None = None, **overrides: str | None) 
 
 
 def redact(url: str) -> str:
-    """Hide the password in a URL: ``redis://:secret@h/0`` -> ``redis://:***@h/0``."""
+    """Hide the password in a URL: ``redis://:secret@h/0`` -> ``redis://:***@h/0``.
+
+    A URL that cannot be parsed (a bad port, a broken IPv6 host) keeps its text, with anything
+    between ``user:`` and ``@`` hidden, so error messages can still show it.
+    """
     try:
         parts = urlsplit(url)
+        password = parts.password
+        port = parts.port
     except ValueError:
-        return "<unparsable url>"
-    if parts.password is None:
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    if password is None:
         return url
     user = parts.username or ""
     host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None:
+        host = f"{host}:{port}"
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -17,6 +17,7 @@ The catalog follows the classic normalized design:
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "TAXONOMY",
     "Catalog",
     "Orders",
+    "estimate_catalog",
     "generate_catalog",
     "generate_orders",
     "load_catalog",
@@ -267,6 +269,33 @@ def _uuids(rng: np.random.Generator, n: int) -> np.ndarray:
     return out.view("S36").ravel().astype(str)
 
 
+#: a catalog's peak memory while it is generated, as a multiple of its tables' final size
+#: (measured: 2,000,000 products peaked at 1,165 B/product for 366 B/product of tables)
+PEAK_TO_FINAL = 3.2
+#: products generated to time and size a large catalog before it is generated
+SAMPLE_PRODUCTS = 20_000
+
+
+def estimate_catalog(products: int, seed: int = 0) -> tuple[float, float, str]:
+    """Estimate the seconds and peak bytes :func:`generate_catalog` will need for ``products``.
+
+    Generates :data:`SAMPLE_PRODUCTS` products (about 0.4 s), times them and sizes their tables,
+    and scales both linearly (generation is linear in products: 18.1 vs 17.7 us/product
+    measured at 20,000 and 2,000,000); memory also by :data:`PEAK_TO_FINAL`.
+
+    Returns:
+        ``(seconds, peak_bytes, basis)``, ``basis`` saying how the estimate was made.
+    """
+    n = validate.integer("products", products, minimum=1, maximum=MAX_PRODUCTS)
+    sample = min(n, SAMPLE_PRODUCTS)
+    started = time.perf_counter()
+    cat = generate_catalog(sample, seed=seed)
+    seconds = (time.perf_counter() - started) * n / sample
+    tables = sum(int(getattr(cat, name).memory_usage(deep=True).sum()) for name in _TABLES)
+    peak = tables * n / sample * PEAK_TO_FINAL
+    return seconds, peak, f"scaled from {sample:,} products generated just now"
+
+
 def generate_catalog(products: int = 1000, seed: int = 0, *, progress: bool = False) -> Catalog:
     """Generate a catalog of ``products`` products; the same seed gives the same catalog.
 
@@ -419,9 +448,7 @@ def write_catalog(catalog: Catalog, out: str | Path, fmt: str = "parquet") -> li
     half-written table behind.
     """
     fmt = validate.choice("format", fmt, FORMATS)
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"output {str(folder)!r} exists and is not a folder")
+    folder = validate.output_dir("out", out)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name in _TABLES:

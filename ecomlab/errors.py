@@ -10,7 +10,8 @@ message on one line and exits with status 2.
     ├── InvalidInput (also ValueError)     a parameter, flag or record is out of range or unknown
     ├── ConfigError                        a URL or ECOMLAB_* setting cannot be understood
     ├── BackendUnavailable                 a server did not answer within its connect timeout
-    └── UnsupportedOperation               the chosen backend cannot do this honestly
+    ├── UnsupportedOperation               the chosen backend cannot do this honestly
+    └── OutputError                        a result could not be written (disk full, permissions)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "ConfigError",
     "EcomlabError",
     "InvalidInput",
+    "OutputError",
     "UnsupportedOperation",
     "choices_text",
 ]
@@ -45,6 +47,10 @@ class BackendUnavailable(EcomlabError):
 
 class UnsupportedOperation(EcomlabError):
     """The selected backend cannot perform this operation faithfully, so ecomlab refuses."""
+
+
+class OutputError(EcomlabError):
+    """A result could not be written (disk full, permissions); nothing partial is left."""
 
 
 def choices_text(choices: Iterable[object]) -> str:

@@ -12,33 +12,80 @@
 
 from __future__ import annotations
 
-from ecomlab.caching.claims import caching_claims
-from ecomlab.caching.compare import strategies_frame, ttl_curve, warmup_frame
-from ecomlab.caching.outage import CacheSwitch, outage_table, run_outage
-from ecomlab.caching.plots import hit_ratio_figure, latency_figure, staleness_figure, ttl_figure
-from ecomlab.caching.race import race_frequency, race_table, reproduce_race
-from ecomlab.caching.redis_lru import drift_table, private_redis, redis_lru_drift
-from ecomlab.caching.repository import Product, ProductTable
-from ecomlab.caching.services import (
-    FIXES,
-    STRATEGIES,
-    CacheAsideService,
-    NoCacheService,
-    WriteBehindService,
-    WriteThroughService,
-    make_service,
-)
-from ecomlab.caching.simulate import (
-    che_hit_ratio,
-    hit_ratio_curve,
-    simulate_cache,
-    simulate_lru,
-    simulate_ttl,
-    ttl_hit_ratio,
-)
-from ecomlab.caching.storage import storage_overhead, storage_table
-from ecomlab.caching.widget import caching_explorer, explore_caching
-from ecomlab.caching.workload import run_caching
+from typing import TYPE_CHECKING
+
+from ecomlab._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ecomlab.caching.claims import caching_claims
+    from ecomlab.caching.compare import strategies_frame, ttl_curve, warmup_frame
+    from ecomlab.caching.outage import CacheSwitch, outage_table, run_outage
+    from ecomlab.caching.plots import hit_ratio_figure, latency_figure, staleness_figure, ttl_figure
+    from ecomlab.caching.race import race_frequency, race_table, reproduce_race
+    from ecomlab.caching.redis_lru import drift_table, private_redis, redis_lru_drift
+    from ecomlab.caching.repository import Product, ProductTable
+    from ecomlab.caching.services import (
+        FIXES,
+        STRATEGIES,
+        CacheAsideService,
+        NoCacheService,
+        WriteBehindService,
+        WriteThroughService,
+        make_service,
+    )
+    from ecomlab.caching.simulate import (
+        che_hit_ratio,
+        hit_ratio_curve,
+        simulate_cache,
+        simulate_lru,
+        simulate_ttl,
+        ttl_hit_ratio,
+    )
+    from ecomlab.caching.storage import storage_overhead, storage_table
+    from ecomlab.caching.widget import caching_explorer, explore_caching
+    from ecomlab.caching.workload import run_caching
+
+#: exported name -> the module that defines it (imported on first use)
+_EXPORTS: dict[str, str] = {
+    "CacheAsideService": "ecomlab.caching.services",
+    "CacheSwitch": "ecomlab.caching.outage",
+    "FIXES": "ecomlab.caching.services",
+    "NoCacheService": "ecomlab.caching.services",
+    "Product": "ecomlab.caching.repository",
+    "ProductTable": "ecomlab.caching.repository",
+    "STRATEGIES": "ecomlab.caching.services",
+    "WriteBehindService": "ecomlab.caching.services",
+    "WriteThroughService": "ecomlab.caching.services",
+    "caching_claims": "ecomlab.caching.claims",
+    "caching_explorer": "ecomlab.caching.widget",
+    "che_hit_ratio": "ecomlab.caching.simulate",
+    "drift_table": "ecomlab.caching.redis_lru",
+    "explore_caching": "ecomlab.caching.widget",
+    "hit_ratio_curve": "ecomlab.caching.simulate",
+    "hit_ratio_figure": "ecomlab.caching.plots",
+    "latency_figure": "ecomlab.caching.plots",
+    "make_service": "ecomlab.caching.services",
+    "outage_table": "ecomlab.caching.outage",
+    "private_redis": "ecomlab.caching.redis_lru",
+    "race_frequency": "ecomlab.caching.race",
+    "race_table": "ecomlab.caching.race",
+    "redis_lru_drift": "ecomlab.caching.redis_lru",
+    "reproduce_race": "ecomlab.caching.race",
+    "run_caching": "ecomlab.caching.workload",
+    "run_outage": "ecomlab.caching.outage",
+    "simulate_cache": "ecomlab.caching.simulate",
+    "simulate_lru": "ecomlab.caching.simulate",
+    "simulate_ttl": "ecomlab.caching.simulate",
+    "staleness_figure": "ecomlab.caching.plots",
+    "storage_overhead": "ecomlab.caching.storage",
+    "storage_table": "ecomlab.caching.storage",
+    "strategies_frame": "ecomlab.caching.compare",
+    "ttl_curve": "ecomlab.caching.compare",
+    "ttl_figure": "ecomlab.caching.plots",
+    "ttl_hit_ratio": "ecomlab.caching.simulate",
+    "warmup_frame": "ecomlab.caching.compare",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "FIXES",

@@ -41,13 +41,17 @@ def register(run: Any, simulate: Any) -> None:
                     "or a TTL cache under Poisson requests (held against λT/(1+λT)). "
                     "Label: simulated.")
     p.add_argument("--policy", default="lru", help="lru or ttl (default lru)")
-    p.add_argument("--capacity", type=int, default=100, help="cache size, objects (default 100)")
-    p.add_argument("--objects", type=int, default=1000, help="distinct objects N (default 1000)")
-    p.add_argument("--zipf", type=float, default=0.8, help="Zipf exponent >= 0 (default 0.8)")
-    p.add_argument("--requests", type=int, default=200_000,
+    p.add_argument("--capacity", type=cli.int_arg, default=100,
+                   help="cache size, objects (default 100)")
+    p.add_argument("--objects", type=cli.int_arg, default=1000,
+                   help="distinct objects N (default 1000)")
+    p.add_argument("--zipf", type=cli.number_arg, default=0.8,
+                   help="Zipf exponent >= 0 (default 0.8)")
+    p.add_argument("--requests", type=cli.int_arg, default=200_000,
                    help="requests simulated; the first 10%% warm up (default 200000)")
-    p.add_argument("--ttl", type=float, default=1.0, help="TTL in s, policy ttl (default 1)")
-    p.add_argument("--rate", type=float, default=1000.0,
+    p.add_argument("--ttl", type=cli.number_arg, default=1.0,
+                   help="TTL in s, policy ttl (default 1)")
+    p.add_argument("--rate", type=cli.number_arg, default=1000.0,
                    help="Poisson request rate, requests/s, policy ttl (default 1000)")
     cli.add_seed_flag(p)
     cli.add_json_flag(p)
@@ -61,19 +65,20 @@ def register(run: Any, simulate: Any) -> None:
                     "threads. Label: measured.")
     p.add_argument("--strategy", default="cache-aside",
                    help="none, cache-aside, write-through or write-behind (default cache-aside)")
-    p.add_argument("--products", type=int, default=200, help="products N (default 200)")
-    p.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent >= 0 (default 1.0)")
-    p.add_argument("--write-ratio", type=float, default=0.05,
+    p.add_argument("--products", type=cli.int_arg, default=200, help="products N (default 200)")
+    p.add_argument("--zipf", type=cli.number_arg, default=1.0,
+                   help="Zipf exponent >= 0 (default 1.0)")
+    p.add_argument("--write-ratio", type=cli.number_arg, default=0.05,
                    help="fraction of requests that are writes, 0..1 (default 0.05)")
-    p.add_argument("--requests", type=int, default=2000, help="requests (default 2000)")
-    p.add_argument("--db-latency-ms", type=float, default=2.0,
+    p.add_argument("--requests", type=cli.int_arg, default=2000, help="requests (default 2000)")
+    p.add_argument("--db-latency-ms", type=cli.number_arg, default=2.0,
                    help="modelled database round-trip latency, ms (default 2)")
-    p.add_argument("--threads", type=int, default=4, help="worker threads (default 4)")
-    p.add_argument("--ttl", type=float, default=30.0, help="cache TTL, s (default 30)")
+    p.add_argument("--threads", type=cli.int_arg, default=4, help="worker threads (default 4)")
+    p.add_argument("--ttl", type=cli.number_arg, default=30.0, help="cache TTL, s (default 30)")
     p.add_argument("--warm", action="store_true", help="fill the cache before the run")
     p.add_argument("--fix", default="none",
                    help="cache-aside race fix: none, versioned or double-delete (default none)")
-    p.add_argument("--flush-interval-ms", type=float, default=50.0,
+    p.add_argument("--flush-interval-ms", type=cli.number_arg, default=50.0,
                    help="write-behind flush period, ms (default 50)")
     p.add_argument("--no-crash", action="store_true",
                    help="write-behind: flush at the end instead of killing the flusher")

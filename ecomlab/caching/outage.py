@@ -96,7 +96,7 @@ def run_outage(strategy: str = "cache-aside", *, repair: bool = False, products:
     writes = rng.random(requests) < write_ratio
     prices = np.round(rng.uniform(5.0, 500.0, size=requests), 2)
     with _stores(sql, kv) as (sstore, kstore):
-        prefix = cache_prefix()
+        prefix = cache_prefix(kstore)
         table = load_products(sstore, sample_products(n, seed), db_latency_ms=db_latency_ms)
         switch = CacheSwitch(kstore.client)
         service = make_service(strategy, table, switch, prefix=prefix, ttl_s=300.0,
@@ -131,7 +131,7 @@ def run_outage(strategy: str = "cache-aside", *, repair: bool = False, products:
             repaired = service.repaired.value
         finally:
             service.close()
-            delete_prefix(kstore.client, prefix)
+            delete_prefix(kstore.client, prefix, kstore)
         backends = {"sql": sstore.describe(), "kv": kstore.describe()}
     reads = int((~writes).sum())
     metrics = {

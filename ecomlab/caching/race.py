@@ -30,7 +30,7 @@ from ecomlab.caching.workload import (
     load_products,
     run_caching,
 )
-from ecomlab.stores import KvStore, SqlStore, kv_store
+from ecomlab.stores import KvStore, SqlStore, borrowed, kv_store
 
 __all__ = ["READERS", "RaceOutcome", "cached_version", "race_frequency", "race_table",
            "reproduce_race"]
@@ -72,11 +72,9 @@ def reproduce_race(fix: str = "none", reader: str = "fast", *, sql: SqlStore | N
     """
     fix = validate.choice("fix", fix, FIXES)
     reader = validate.choice("reader", reader, READERS)
-    own_sql, own_kv = sql is None, kv is None
-    sstore = sql if sql is not None else default_sql_store()
-    kstore = kv if kv is not None else kv_store(fresh=True, settings=_embedded())
-    prefix = cache_prefix()
-    try:
+    with borrowed(sql, default_sql_store) as sstore, \
+            borrowed(kv, lambda: kv_store(fresh=True, settings=_embedded())) as kstore:
+        prefix = cache_prefix(kstore)
         table = load_products(sstore, [Product(1, "LAP-AERO-0000001", "AeroBook 13 Laptop",
                                                999.0, 1)], db_latency_ms=0.0)
         client = kstore.client
@@ -133,13 +131,8 @@ def reproduce_race(fix: str = "none", reader: str = "fast", *, sql: SqlStore | N
             + (" (stale)" if served.version < committed.version else " (fresh)"))
         out.served_version = served.version
         out.committed_version = committed.version
-        delete_prefix(client, prefix)
+        delete_prefix(client, prefix, kstore)
         return out
-    finally:
-        if own_kv:
-            kstore.dispose()
-        if own_sql:
-            sstore.dispose()
 
 
 def cached_version(raw: str) -> int:
@@ -168,9 +161,11 @@ def race_frequency(*, products: int = 20, zipf: float = 1.0, write_ratio: float 
     """Stale reads of cache-aside per fix on a hot, write-heavy workload (label: measured)."""
     rows = []
     for fix in FIXES:
+        delay: dict[str, Any] = ({"double_delete_ms": double_delete_ms}
+                                 if fix == "double-delete" else {})
         r = run_caching("cache-aside", products=products, zipf=zipf, write_ratio=write_ratio,
                         requests=requests, threads=threads, db_latency_ms=db_latency_ms,
-                        fix=fix, double_delete_ms=double_delete_ms, seed=seed, sql=sql, kv=kv)
+                        fix=fix, seed=seed, sql=sql, kv=kv, **delay)
         m = r.metrics
         rows.append({"fix": fix, "reads": m["reads"], "writes": m["writes"],
                      "hit_ratio": m["hit_ratio"], "stale_reads": m["stale_reads"],
@@ -186,6 +181,6 @@ def _text(value: object) -> str | None:
 
 
 def _embedded() -> Any:
-    from ecomlab.config import Settings
+    from ecomlab.stores import embedded_settings
 
-    return Settings()
+    return embedded_settings()

@@ -55,7 +55,7 @@ def storage_overhead(strategy: str = "write-through", *, products: int = 500, re
     reads = validate.integer("reads", reads, minimum=0, maximum=10_000_000)
     keys = zipf_keys(n, zipf, reads, np.random.default_rng(seed)) + 1
     with _stores(sql, kv) as (sstore, kstore):
-        prefix = cache_prefix()
+        prefix = cache_prefix(kstore)
         table = ProductTable(sstore, db_latency_ms=0.0)
         table.create_all([])
         service = make_service(strategy, table, kstore.client, prefix=prefix, ttl_s=3600.0)
@@ -71,7 +71,7 @@ def storage_overhead(strategy: str = "write-through", *, products: int = 500, re
             total_bytes, method = key_bytes(kstore.client, cached)
             never_bytes, _ = key_bytes(kstore.client, never)
         finally:
-            delete_prefix(kstore.client, prefix)
+            delete_prefix(kstore.client, prefix, kstore)
         backends = {"sql": sstore.describe(), "kv": kstore.describe()}
     metrics = {"cached_keys": len(cached), "never_read_keys": len(never),
                "distinct_products_read": len(read_ids), "cache_bytes": total_bytes,

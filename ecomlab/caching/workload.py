@@ -43,7 +43,7 @@ from ecomlab.config import settings as read_settings
 from ecomlab.datagen import generate_catalog, zipf_keys
 from ecomlab.errors import InvalidInput
 from ecomlab.measure import LatencySummary, Result
-from ecomlab.stores import KvStore, SqlStore, kv_store, sql_store
+from ecomlab.stores import KvStore, SqlStore, borrowed, kv_store, sql_store
 
 __all__ = ["WriteLedger", "cache_prefix", "default_sql_store", "delete_prefix", "load_products",
            "run_caching", "sample_products"]
@@ -106,13 +106,21 @@ def load_products(store: SqlStore, products: list[Product], *,
     return table
 
 
-def cache_prefix() -> str:
-    """A key prefix unique to one experiment (the shared Redis is never flushed)."""
-    return f"ecomlab:caching:{secrets.token_hex(4)}:"
+def cache_prefix(kv: KvStore | None = None) -> str:
+    """A key prefix unique to one experiment (the shared Redis is never flushed).
+
+    With ``kv``, the prefix is recorded as this run's (see :meth:`KvStore.claim_prefix`), so
+    ``ecomlab clean`` can remove the keys of a run that was killed.
+    """
+    prefix = f"ecomlab:caching:{secrets.token_hex(4)}:"
+    return kv.claim_prefix(prefix) if kv is not None else prefix
 
 
-def delete_prefix(client: Any, prefix: str) -> int:
-    """Delete every key under ``prefix`` (and only those); returns how many."""
+def delete_prefix(client: Any, prefix: str, kv: KvStore | None = None) -> int:
+    """Delete every key under ``prefix`` (and only those); returns how many.
+
+    With ``kv`` (the store that claimed the prefix), the claim is released afterwards.
+    """
     deleted = 0
     batch: list[str] = []
     for key in client.scan_iter(match=f"{prefix}*", count=500):
@@ -122,6 +130,8 @@ def delete_prefix(client: Any, prefix: str) -> int:
             batch = []
     if batch:
         deleted += int(client.delete(*batch))
+    if kv is not None:
+        kv.release_prefix(prefix)
     return deleted
 
 
@@ -150,22 +160,8 @@ def default_sql_store() -> SqlStore:
 
 @contextmanager
 def _stores(sql: SqlStore | None, kv: KvStore | None) -> Iterator[tuple[SqlStore, KvStore]]:
-    own_sql = sql is None
-    own_kv = kv is None
-    s = sql if sql is not None else default_sql_store()
-    try:
-        k = kv if kv is not None else kv_store()
-    except BaseException:
-        if own_sql:
-            s.dispose()
-        raise
-    try:
+    with borrowed(sql, default_sql_store) as s, borrowed(kv, kv_store) as k:
         yield s, k
-    finally:
-        if own_kv:
-            k.dispose()
-        if own_sql:
-            s.dispose()
 
 
 def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: float = 1.0,
@@ -208,6 +204,16 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
     if fix != "none" and strategy != "cache-aside":
         raise InvalidInput(f"fix {fix!r} applies to strategy 'cache-aside' only, "
                            f"not {strategy!r}")
+    double_delete_ms = validate.number("double_delete_ms", double_delete_ms, minimum=0.0,
+                                       maximum=10_000.0)
+    flush_interval_ms = validate.number("flush_interval_ms", flush_interval_ms, minimum=0.0,
+                                        maximum=60_000.0, min_inclusive=False)
+    if double_delete_ms != 20.0 and fix != "double-delete":
+        raise InvalidInput(f"double_delete_ms={double_delete_ms!r} has no effect unless fix is "
+                           f"'double-delete' (fix is {fix!r})")
+    if (flush_interval_ms != 50.0 or not crash) and strategy != "write-behind":
+        raise InvalidInput(f"flush_interval_ms and crash apply to strategy 'write-behind' "
+                           f"only, not {strategy!r}")
     rng = np.random.default_rng(seed)
     keys = zipf_keys(n, zipf, requests, rng) + 1
     is_write = rng.random(requests) < write_ratio
@@ -222,7 +228,7 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
         params["double_delete_ms"] = double_delete_ms
 
     with _stores(sql, kv) as (sstore, kstore):
-        prefix = cache_prefix()
+        prefix = cache_prefix(kstore)
         table = load_products(sstore, catalog, db_latency_ms=db_latency_ms)
         client = kstore.client if strategy != "none" else None
         options: dict[str, Any] = {"ttl_s": ttl_s, "prefix": prefix}
@@ -244,7 +250,7 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
             else:
                 service.close()
             if client is not None:
-                delete_prefix(client, prefix)
+                delete_prefix(client, prefix, kstore)
         backends = {"sql": sstore.describe()}
         if strategy != "none":
             backends["kv"] = kstore.describe()

@@ -12,10 +12,28 @@
 
 from __future__ import annotations
 
-from ecomlab.catalog.checks import ProductFilter, product_filter, validate_catalog
-from ecomlab.catalog.documents import load_documents
-from ecomlab.catalog.relational import LoadReport, load_relational
-from ecomlab.catalog.views import ProductPage, ProductView
+from typing import TYPE_CHECKING
+
+from ecomlab._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ecomlab.catalog.checks import ProductFilter, product_filter, validate_catalog
+    from ecomlab.catalog.documents import load_documents
+    from ecomlab.catalog.relational import LoadReport, load_relational
+    from ecomlab.catalog.views import ProductPage, ProductView
+
+#: exported name -> the module that defines it (imported on first use)
+_EXPORTS: dict[str, str] = {
+    "LoadReport": "ecomlab.catalog.relational",
+    "ProductFilter": "ecomlab.catalog.checks",
+    "ProductPage": "ecomlab.catalog.views",
+    "ProductView": "ecomlab.catalog.views",
+    "load_documents": "ecomlab.catalog.documents",
+    "load_relational": "ecomlab.catalog.relational",
+    "product_filter": "ecomlab.catalog.checks",
+    "validate_catalog": "ecomlab.catalog.checks",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "LoadReport",

@@ -16,11 +16,16 @@ from ecomlab import cli
 __all__ = ["register"]
 
 
-
-
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    from ecomlab.catalog.experiment import run_catalog
+    from ecomlab import budget
+    from ecomlab.catalog.experiment import COST_PER_PRODUCT, run_catalog
 
+    per_s, per_bytes = COST_PER_PRODUCT
+    basis = (f"about {per_s * 1e3:.2f} ms and {per_bytes / 1e3:.0f} kB per product, measured "
+             f"on a 2-core machine")
+    need = budget.check_memory("--products", args.products, per_bytes, basis=basis)
+    budget.announce(f"a catalog run on {args.products:,} products", args.products * per_s,
+                    need, basis=basis)
     result = run_catalog(args.products, args.seed, category=args.category,
                          min_price=args.min_price, max_price=args.max_price,
                          sql_backend=args.sql, repeats=args.repeats, readers=args.readers,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from ecomlab.decide.rules import CHOICES
 from ecomlab.errors import InvalidInput
+from ecomlab.files import write_text_atomic
 
 __all__ = ["ADR_SLUGS", "MADR_SECTIONS", "export_adrs", "render_adr"]
 
@@ -206,14 +206,7 @@ def _consistency_body(recs: Mapping[str, Any], profile: Mapping[str, Any],
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)
 
 
 _STATUS = re.compile(r'^status:.*$', re.MULTILINE)

@@ -8,21 +8,58 @@ the claims ledger. Entry point: :func:`run_inventory`; command line: ``ecomlab r
 
 from __future__ import annotations
 
-from ecomlab.inventory.claims import inventory_claims
-from ecomlab.inventory.experiment import InventoryRun, resolve_backend, run_inventory, sweep_buyers
-from ecomlab.inventory.history import CheckReport, History, Op, check
-from ecomlab.inventory.model import BACKENDS, NATURAL_BACKEND, STRATEGIES
-from ecomlab.inventory.payments import PaymentLedger
-from ecomlab.inventory.plots import (
-    invariants,
-    latency_figure,
-    lock_wait_figure,
-    oversell_figure,
-    runs_table,
-    throughput_latency_figure,
-    time_to_consistency_figure,
-)
-from ecomlab.inventory.widget import explore_inventory, inventory_explorer
+from typing import TYPE_CHECKING
+
+from ecomlab._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ecomlab.inventory.claims import inventory_claims
+    from ecomlab.inventory.experiment import (
+        InventoryRun,
+        resolve_backend,
+        run_inventory,
+        sweep_buyers,
+    )
+    from ecomlab.inventory.history import CheckReport, History, Op, check
+    from ecomlab.inventory.model import BACKENDS, NATURAL_BACKEND, STRATEGIES
+    from ecomlab.inventory.payments import PaymentLedger
+    from ecomlab.inventory.plots import (
+        invariants,
+        latency_figure,
+        lock_wait_figure,
+        oversell_figure,
+        runs_table,
+        throughput_latency_figure,
+        time_to_consistency_figure,
+    )
+    from ecomlab.inventory.widget import explore_inventory, inventory_explorer
+
+#: exported name -> the module that defines it (imported on first use)
+_EXPORTS: dict[str, str] = {
+    "BACKENDS": "ecomlab.inventory.model",
+    "CheckReport": "ecomlab.inventory.history",
+    "History": "ecomlab.inventory.history",
+    "InventoryRun": "ecomlab.inventory.experiment",
+    "NATURAL_BACKEND": "ecomlab.inventory.model",
+    "Op": "ecomlab.inventory.history",
+    "PaymentLedger": "ecomlab.inventory.payments",
+    "STRATEGIES": "ecomlab.inventory.model",
+    "check": "ecomlab.inventory.history",
+    "explore_inventory": "ecomlab.inventory.widget",
+    "invariants": "ecomlab.inventory.plots",
+    "inventory_claims": "ecomlab.inventory.claims",
+    "inventory_explorer": "ecomlab.inventory.widget",
+    "latency_figure": "ecomlab.inventory.plots",
+    "lock_wait_figure": "ecomlab.inventory.plots",
+    "oversell_figure": "ecomlab.inventory.plots",
+    "resolve_backend": "ecomlab.inventory.experiment",
+    "run_inventory": "ecomlab.inventory.experiment",
+    "runs_table": "ecomlab.inventory.plots",
+    "sweep_buyers": "ecomlab.inventory.experiment",
+    "throughput_latency_figure": "ecomlab.inventory.plots",
+    "time_to_consistency_figure": "ecomlab.inventory.plots",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "BACKENDS",

@@ -8,11 +8,10 @@ Example::
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from ecomlab import cli
-from ecomlab.errors import InvalidInput
+from ecomlab import cli, validate
+from ecomlab.files import write_text_atomic
 from ecomlab.inventory.model import BACKENDS, NATURAL_BACKEND, STRATEGIES
 
 __all__ = ["register"]
@@ -61,10 +60,8 @@ def _cmd_run_inventory(args: argparse.Namespace) -> dict[str, Any]:
     from ecomlab.inventory.experiment import run_inventory
 
     history_path = None
-    if args.history is not None:
-        history_path = Path(args.history)
-        if not history_path.parent.is_dir():
-            raise InvalidInput(f"--history folder does not exist: {str(history_path.parent)!r}")
+    if args.history is not None:  # checked before the run, so a bad path costs nothing
+        history_path = validate.output_file("--history", args.history)
     run = run_inventory(
         args.strategy, args.backend, stock=args.stock, buyers=args.buyers, orders=args.orders,
         skus=args.skus, seed=args.seed, skew=args.skew, max_quantity=args.max_quantity,
@@ -76,8 +73,8 @@ def _cmd_run_inventory(args: argparse.Namespace) -> dict[str, Any]:
     if history_path is not None:
         import json
 
-        history_path.write_text(json.dumps({"history": run.history.to_records(),
-                                            "ledger": run.ledger.to_records(),
-                                            "report": run.report.as_dict()}))
+        write_text_atomic(history_path, json.dumps({"history": run.history.to_records(),
+                                                    "ledger": run.ledger.to_records(),
+                                                    "report": run.report.as_dict()}))
         out["history_file"] = str(history_path)
     return out

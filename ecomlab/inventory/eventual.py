@@ -143,7 +143,7 @@ class EventualInventory:
         self.tables = InventoryTables(truth, skus)
         self.skus = self.tables.skus
         self.bus = bus
-        self.prefix = f"ecomlab:inventory:{secrets.token_hex(6)}:"
+        self.prefix = kv.claim_prefix(f"ecomlab:inventory:{secrets.token_hex(6)}:")
         self._script = kv.client.register_script(RESERVE_LUA)
         kv.client.mset({self.key(s.sku): s.stock for s in skus})
 
@@ -170,6 +170,7 @@ class EventualInventory:
         keys = [self.key(s) for s in self.skus]
         if keys:
             self.kv.client.delete(*keys)
+        self.kv.release_prefix(self.prefix)
 
     def place_order(self, spec: OrderSpec, ledger: PaymentLedger, *, crash: bool = False,
                     on_accept: Callable[[], object] | None = None) -> Outcome:

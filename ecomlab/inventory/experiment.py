@@ -39,7 +39,7 @@ from ecomlab.inventory.model import (
 from ecomlab.inventory.payments import PaymentLedger
 from ecomlab.inventory.relational import LOCK_ORDERS, RelationalInventory
 from ecomlab.measure import LatencySummary, Result, progress
-from ecomlab.stores import KvStore, SqlStore, kv_store, sql_store
+from ecomlab.stores import KvStore, SqlStore, borrowed, kv_store, sql_store
 
 __all__ = ["InventoryRun", "resolve_backend", "run_inventory", "sweep_buyers"]
 
@@ -144,6 +144,16 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
     buyer_crash_rate = validate.probability("buyer_crash_rate", buyer_crash_rate)
     lock_order = validate.choice("lock_order", lock_order, LOCK_ORDERS)
     truth_backend = validate.choice("truth_backend", truth_backend, SQL_CHOICES)
+    validator_delay_ms = validate.number("validator_delay_ms", validator_delay_ms, minimum=0.0,
+                                         maximum=10_000.0)
+    validator_crash_rate = validate.probability("validator_crash_rate", validator_crash_rate)
+    validator_restart_ms = validate.number("validator_restart_ms", validator_restart_ms,
+                                           minimum=0.0, maximum=60_000.0)
+    _refuse_ignored(strategy, lock_order=(lock_order, "sorted"),
+                    validator_delay_ms=(validator_delay_ms, 0.0),
+                    validator_crash_rate=(validator_crash_rate, 0.0),
+                    validator_restart_ms=(validator_restart_ms, 5.0),
+                    truth_backend=(truth_backend, "postgres"))
     if strategy in STRONG and sql is not None and sql.backend != backend:
         raise InvalidInput(f"backend {backend!r} does not match the given store "
                            f"{sql.backend!r}")
@@ -158,12 +168,9 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
     }
     ledger = PaymentLedger(payment_failure_rate, seed)
     history = History()
-    owned: list[Any] = []
-    try:
+    with contextlib.ExitStack() as stack:
         if strategy in STRONG:
-            if sql is None:
-                sql = _fresh_sql(backend, buyers)
-                owned.append(sql)
+            sql = stack.enter_context(borrowed(sql, lambda: _fresh_sql(backend, buyers)))
             inv = RelationalInventory(sql, strategy, sku_list, lock_order=lock_order,
                                       max_retries=max_retries, seed=seed)
             backends = {"sql": inv.describe()}
@@ -173,26 +180,17 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
                       validator_crash_rate=float(validator_crash_rate),
                       validator_restart_ms=float(validator_restart_ms),
                       idempotent_refunds=bool(idempotent_refunds), truth_backend=truth_backend)
-        if kv is None:
-            kv = kv_store()
-            owned.append(kv)
-        if sql is None:
-            sql = _fresh_sql(truth_backend, buyers)
-            owned.append(sql)
+        kv = stack.enter_context(borrowed(kv, kv_store))
+        sql = stack.enter_context(borrowed(sql, lambda: _fresh_sql(truth_backend, buyers)))
         bus = EventBus()
         ev = EventualInventory(kv, sql, strategy, sku_list, bus)
+        stack.callback(ev.close)
         validator = Validator(ev, ledger, history, delay_ms=validator_delay_ms,
                               crash_rate=validator_crash_rate, restart_ms=validator_restart_ms,
                               idempotent_refunds=idempotent_refunds, seed=seed)
         backends = {"kv": kv.describe(), "sql": sql.describe()}
-        try:
-            return _drive(ev, validator, workload, buyers, ledger, history, params, backends,
-                          seed, buyer_crash_rate, initial={s.sku: s.stock for s in sku_list})
-        finally:
-            ev.close()
-    finally:
-        for store in reversed(owned):
-            store.dispose()
+        return _drive(ev, validator, workload, buyers, ledger, history, params, backends,
+                      seed, buyer_crash_rate, initial={s.sku: s.stock for s in sku_list})
 
 
 def _fresh_sql(backend: str, buyers: int) -> SqlStore:
@@ -201,6 +199,23 @@ def _fresh_sql(backend: str, buyers: int) -> SqlStore:
     if backend == "postgres":
         return sql_store("postgres", pool_size=min(buyers, 48) + 4, max_overflow=0)
     return sql_store(backend, pool_size=buyers + 4, max_overflow=120)
+
+
+#: options that only some strategies use -> those strategies
+_FAMILY_OPTIONS: dict[str, tuple[str, ...]] = {
+    "lock_order": ("row-lock",), "validator_delay_ms": EVENTUAL,
+    "validator_crash_rate": EVENTUAL, "validator_restart_ms": EVENTUAL,
+    "truth_backend": EVENTUAL,
+}
+
+
+def _refuse_ignored(strategy: str, **options: tuple[object, object]) -> None:
+    """Refuse an option set away from its default for a strategy that would ignore it."""
+    for name, (value, default) in options.items():
+        applies_to = _FAMILY_OPTIONS[name]
+        if strategy not in applies_to and value != default:
+            raise InvalidInput(f"{name}={value!r} has no effect with strategy {strategy!r}; it "
+                               f"applies to {', '.join(repr(s) for s in applies_to)}")
 
 
 def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | None,
@@ -215,6 +230,7 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
     outcomes: list[Outcome | None] = [None] * len(workload)
     errors: list[BaseException] = []
     barrier = threading.Barrier(buyers + 1)
+    stop = threading.Event()  # set on Ctrl-C: buyers finish the order in hand and leave
 
     store = inv.tables.store if isinstance(inv, EventualInventory) else inv.store
     pool_size = getattr(store.engine.pool, "size", None)
@@ -241,6 +257,8 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
             barrier: threading.Barrier) -> None:
         barrier.wait()
         for spec in per_buyer[b]:
+            if stop.is_set():
+                return
             crash = bool(buyer_crash_rate) and np.random.default_rng(
                 [seed, spec.order_id, 3]).random() < buyer_crash_rate
             lines = [[ln.sku, ln.quantity] for ln in spec.lines]
@@ -261,17 +279,27 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
             elif out.status == "crashed":
                 history.record(process, "info", "order", oid, reason=out.reason)
 
-    threads = [threading.Thread(target=buyer, args=(b,), name=f"buyer-{b}")
+    # daemon threads: an interrupted run ends at once instead of finishing every buyer's list
+    threads = [threading.Thread(target=buyer, args=(b,), name=f"buyer-{b}", daemon=True)
                for b in range(buyers)]
     for t in threads:
         t.start()
     if validator is not None:
         validator.start()
-    with contextlib.suppress(threading.BrokenBarrierError):
-        barrier.wait()
-    t_start = time.perf_counter()
-    for t in threads:
-        t.join()
+    try:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        t_start = time.perf_counter()
+        for t in threads:
+            while t.is_alive():  # a bounded join lets Ctrl-C reach this thread
+                t.join(0.1)
+    except KeyboardInterrupt:
+        stop.set()
+        barrier.abort()
+        deadline = time.monotonic() + 0.2
+        for t in threads:
+            t.join(max(deadline - time.monotonic(), 0.0))
+        raise
     buy_s = time.perf_counter() - t_start
     settle_ms = 0.0
     if validator is not None:
@@ -283,8 +311,15 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
     if errors:
         raise errors[0]
     tables = inv.tables if isinstance(inv, EventualInventory) else inv
-    report = check(history, initial=initial, final=tables.stock(), orders=tables.orders(),
+    final = tables.stock()
+    report = check(history, initial=initial, final=final, orders=tables.orders(),
                    ledger=ledger.entries())
+    if isinstance(inv, EventualInventory) and inv.strategy == "atomic-reserve":
+        # the cache is the reservation: units it holds back beyond the truth's belong to no
+        # order (the buyer crashed between reserving and creating the order)
+        cached = inv.cached_stock()
+        report.add_leaked_units(sum(max(0, row.available - cached.get(sku, 0))
+                                    for sku, row in final.items()))
     done = [o for o in outcomes if o is not None]
     lat = LatencySummary.of_ms(latencies)
     ttc = LatencySummary.of_ms(report.time_to_consistency_ms)
@@ -303,6 +338,7 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
         "lost_update_units": report.lost_update_units,
         "negative_stock_skus": len(report.negative_stock),
         "books_balance": report.books_balance,
+        "leaked_units": report.leaked_units,
         "valid": report.valid,
         "anomalies": report.anomalies,
         "throughput_per_s": round(len(workload) / buy_s, 1) if buy_s > 0 else None,
@@ -358,9 +394,13 @@ def sweep_buyers(strategies: Sequence[str], buyers: Sequence[int], *, stock: int
                 sql_stores[sql_key] = _fresh_sql(sql_key, max(buyers))
             if strategy in EVENTUAL and kv is None:
                 kv = kv_store()
+            # options of one family (a validator's, a lock order) go to the strategies that
+            # use them; the others would refuse them as having no effect
+            options = {k: v for k, v in kwargs.items()
+                       if k not in _FAMILY_OPTIONS or strategy in _FAMILY_OPTIONS[k]}
             run = run_inventory(strategy, None, stock=stock, buyers=b, orders=orders,
                                 seed=seed, sql=sql_stores[sql_key],
-                                kv=kv if strategy in EVENTUAL else None, **kwargs)
+                                kv=kv if strategy in EVENTUAL else None, **options)
             m = run.result.metrics
             rows.append({
                 "strategy": strategy, "backend": backend, "buyers": b,

@@ -144,6 +144,17 @@ class CheckReport:
     books_balance: bool
     unbalanced_orders: int
     time_to_consistency_ms: list[float]
+    #: units reserved in a cache that no order holds (a buyer crashed after reserving): unsold
+    #: while buyers were turned away; only reservation-based strategies can leak
+    leaked_units: int = 0
+
+    def add_leaked_units(self, units: int) -> None:
+        """Record leaked reservations as their own anomaly (the run is then not valid)."""
+        self.leaked_units = units
+        if units:
+            self.anomalies.append(f"{units} units reserved that no order holds (leaked "
+                                  "reservations: unsold while buyers were turned away)")
+            self.valid = False
 
     def as_dict(self) -> dict[str, Any]:
         """The report as a plain dict."""

@@ -144,7 +144,8 @@ def generate_workload(skus: Sequence[Sku], orders: int, buyers: int, *, seed: in
         buyers: number of concurrent buyers; orders are dealt to them round-robin.
         skew: Zipf exponent (0 = uniform, 1 = typical, larger = one hot SKU).
         max_quantity: each line asks for 1..max_quantity units (uniform).
-        max_items: each order has 1..max_items distinct SKUs (uniform, at most ``len(skus)``).
+        max_items: each order has 1..max_items distinct SKUs (uniform, at most ``len(skus)``,
+            else :class:`InvalidInput`).
     """
     orders = validate.integer("orders", orders, minimum=1, maximum=LIMITS["orders"])
     buyers = validate.integer("buyers", buyers, minimum=1, maximum=LIMITS["buyers"])
@@ -152,9 +153,12 @@ def generate_workload(skus: Sequence[Sku], orders: int, buyers: int, *, seed: in
     max_quantity = validate.integer("max_quantity", max_quantity, minimum=1,
                                     maximum=LIMITS["max_quantity"])
     max_items = validate.integer("max_items", max_items, minimum=1, maximum=LIMITS["max_items"])
-    rng = np.random.default_rng(seed)
     n = len(skus)
-    items = rng.integers(1, min(max_items, n) + 1, size=orders)
+    if max_items > n:
+        raise InvalidInput(f"max_items {max_items!r} is more than the {n} SKU(s) on sale: an "
+                           f"order holds distinct SKUs, so choose max_items <= skus")
+    rng = np.random.default_rng(seed)
+    items = rng.integers(1, max_items + 1, size=orders)
     picks = zipf_keys(n, skew, int(items.sum()) * 3 + 8, rng)
     pos = 0
     out: list[OrderSpec] = []

@@ -10,24 +10,48 @@
 
 from __future__ import annotations
 
-from ecomlab.messaging.experiment import (
-    MODES,
-    MessagingParams,
-    cascade_table,
-    expected_success_share,
-    outcome_frame,
-    reordered_share,
-    reordering_table,
-    run_messaging,
-    sweep_failure_rates,
-)
-from ecomlab.messaging.flows import (
-    KvLedger,
-    OrderConsumer,
-    ProcessedLedger,
-    place_order_directly,
-)
-from ecomlab.messaging.services import make_services
+from typing import TYPE_CHECKING
+
+from ecomlab._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ecomlab.messaging.experiment import (
+        MODES,
+        MessagingParams,
+        cascade_table,
+        expected_success_share,
+        outcome_frame,
+        reordered_share,
+        reordering_table,
+        run_messaging,
+        sweep_failure_rates,
+    )
+    from ecomlab.messaging.flows import (
+        KvLedger,
+        OrderConsumer,
+        ProcessedLedger,
+        place_order_directly,
+    )
+    from ecomlab.messaging.services import make_services
+
+#: exported name -> the module that defines it (imported on first use)
+_EXPORTS: dict[str, str] = {
+    "KvLedger": "ecomlab.messaging.flows",
+    "MODES": "ecomlab.messaging.experiment",
+    "MessagingParams": "ecomlab.messaging.experiment",
+    "OrderConsumer": "ecomlab.messaging.flows",
+    "ProcessedLedger": "ecomlab.messaging.flows",
+    "cascade_table": "ecomlab.messaging.experiment",
+    "expected_success_share": "ecomlab.messaging.experiment",
+    "make_services": "ecomlab.messaging.services",
+    "outcome_frame": "ecomlab.messaging.experiment",
+    "place_order_directly": "ecomlab.messaging.flows",
+    "reordered_share": "ecomlab.messaging.experiment",
+    "reordering_table": "ecomlab.messaging.experiment",
+    "run_messaging": "ecomlab.messaging.experiment",
+    "sweep_failure_rates": "ecomlab.messaging.experiment",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "MODES",

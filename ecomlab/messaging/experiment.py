@@ -16,12 +16,12 @@ completed after a later order), ``response_ms`` (what the customer waits for) an
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ecomlab.errors import InvalidInput, UnsupportedOperation
-from ecomlab.measure import LatencySummary, Result, progress
+from ecomlab.measure import LatencySummary, Result, progress, worker_pool
 from ecomlab.messaging.flows import (
     DirectOutcome,
     KvLedger,
@@ -41,6 +41,7 @@ from ecomlab.messaging.flows import (
 from ecomlab.messaging.services import SEED_LATENCY_MS, SERVICE_NAMES, Services, make_services
 from ecomlab.stores.broker import Broker, InProcessBroker, WorkerPool, broker_store
 from ecomlab.stores.kv import KvStore, kv_store
+from ecomlab.stores.lifecycle import borrowed
 from ecomlab.validate import choice, integer, number, probability
 
 __all__ = [
@@ -235,7 +236,7 @@ def _run_direct(p: MessagingParams, services: Services, orders: list[OrderReques
             if outcome.ok:
                 done_seq.append(order.order_no)
 
-    with ThreadPoolExecutor(p.web_workers, thread_name_prefix="ecomlab-web") as web:
+    with worker_pool(p.web_workers, "ecomlab-web") as web:
         futures = []
 
         def submit(order: OrderRequest, arrived: float) -> None:
@@ -316,7 +317,7 @@ def _run_queue(p: MessagingParams, services: Services, orders: list[OrderRequest
     dlq: list[dict[str, Any]] = []
     try:
         pool.start()
-        with ThreadPoolExecutor(p.web_workers, thread_name_prefix="ecomlab-web") as web:
+        with worker_pool(p.web_workers, "ecomlab-web") as web:
             futures = []
 
             def submit(order: OrderRequest, arrived: float) -> None:
@@ -377,6 +378,12 @@ def _run_queue(p: MessagingParams, services: Services, orders: list[OrderRequest
     }
 
 
+def _drop_ledger(ledger: KvLedger, kv: KvStore) -> None:
+    """Delete a run's processed-message ledger and its claim on the key prefix."""
+    ledger.clear()
+    kv.release_prefix(ledger.prefix)
+
+
 def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 0.1,
                   seed: int = 42, *, broker: Broker | None = None, kv: KvStore | None = None,
                   restart_broker: Callable[[], None] | None = None,
@@ -425,23 +432,19 @@ def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 
     services = make_services(seed=p.seed, time_scale=p.time_scale, failure_rates=p.rates(),
                              slow_service=p.slow_service, slow_factor=p.slow_factor)
     orders_list, arrivals = _orders(p)
-    own_broker = False
     backends: dict[str, Any] = {"services": {"backend": "in-process", "embedded": True}}
     started = time.perf_counter()
     if p.mode == "direct":
         raw = _run_direct(p, services, orders_list, arrivals, show_progress)
     else:
-        if broker is None:
-            broker = broker_store()
-            own_broker = True
-        ledger: KvLedger | None = None
-        own_kv = False
-        try:
+        with contextlib.ExitStack() as stack:
+            broker = stack.enter_context(borrowed(broker, broker_store))
+            ledger: KvLedger | None = None
             if p.ledger == "kv":
-                if kv is None:
-                    kv = kv_store()
-                    own_kv = True
-                ledger = KvLedger(kv.client, f"ecomlab:messaging:{uuid.uuid4().hex[:12]}")
+                kv = stack.enter_context(borrowed(kv, kv_store))
+                ledger = KvLedger(kv.client,
+                                  kv.claim_prefix(f"ecomlab:messaging:{uuid.uuid4().hex[:12]}"))
+                stack.callback(_drop_ledger, ledger, kv)
                 backends["kv"] = kv.describe()
             if p.broker_restart and not isinstance(broker, InProcessBroker) \
                     and restart_broker is None:
@@ -451,13 +454,6 @@ def run_messaging(mode: str = "queue", orders: int = 200, failure_rate: float = 
             backends["broker"] = broker.describe()
             raw = _run_queue(p, services, orders_list, arrivals, broker, restart_broker,
                              drain_timeout_s, show_progress, ledger)
-        finally:
-            if ledger is not None:
-                ledger.clear()
-            if own_kv and kv is not None:
-                kv.dispose()
-            if own_broker:
-                broker.dispose()
     elapsed = time.perf_counter() - started
     succeeded_ids: set[str] = raw.pop("_succeeded_ids")
     metrics: dict[str, Any] = {"orders": p.orders, **raw,

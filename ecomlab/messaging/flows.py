@@ -150,6 +150,7 @@ class KvLedger:
 
     def __init__(self, client: Any, prefix: str) -> None:
         self.client = client
+        self.prefix = prefix
         self.steps_key = f"{prefix}:steps"
         self.orders_key = f"{prefix}:orders"
 

@@ -6,19 +6,43 @@
 
 from __future__ import annotations
 
-from ecomlab.processing.pipeline import (
-    DISTRIBUTIONS,
-    MODES,
-    POOLS,
-    Draws,
-    Pipeline,
-    Step,
-    async_pipeline,
-    draw,
-    make_pipeline,
-    sync_pipeline,
-)
-from ecomlab.processing.simulate import ENGINES, run_fast, run_simpy, simulate_processing
+from typing import TYPE_CHECKING
+
+from ecomlab._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ecomlab.processing.pipeline import (
+        DISTRIBUTIONS,
+        MODES,
+        POOLS,
+        Draws,
+        Pipeline,
+        Step,
+        async_pipeline,
+        draw,
+        make_pipeline,
+        sync_pipeline,
+    )
+    from ecomlab.processing.simulate import ENGINES, run_fast, run_simpy, simulate_processing
+
+#: exported name -> the module that defines it (imported on first use)
+_EXPORTS: dict[str, str] = {
+    "DISTRIBUTIONS": "ecomlab.processing.pipeline",
+    "Draws": "ecomlab.processing.pipeline",
+    "ENGINES": "ecomlab.processing.simulate",
+    "MODES": "ecomlab.processing.pipeline",
+    "POOLS": "ecomlab.processing.pipeline",
+    "Pipeline": "ecomlab.processing.pipeline",
+    "Step": "ecomlab.processing.pipeline",
+    "async_pipeline": "ecomlab.processing.pipeline",
+    "draw": "ecomlab.processing.pipeline",
+    "make_pipeline": "ecomlab.processing.pipeline",
+    "run_fast": "ecomlab.processing.simulate",
+    "run_simpy": "ecomlab.processing.simulate",
+    "simulate_processing": "ecomlab.processing.simulate",
+    "sync_pipeline": "ecomlab.processing.pipeline",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "DISTRIBUTIONS",

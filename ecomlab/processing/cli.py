@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ecomlab.errors import InvalidInput
+
 __all__ = ["register"]
 
 
@@ -31,7 +33,10 @@ def _processing(args: argparse.Namespace) -> dict[str, Any]:
         return simulate_processing(args.mode, orders=args.orders, arrival_rate=args.arrival_rate,
                                    seed=args.seed, distribution=args.distribution,
                                    failure_probability=args.failure_probability,
-                                   engine=args.engine).flat()
+                                   engine=args.engine or "auto").flat()
+    if args.engine is not None:
+        raise InvalidInput(f"--engine {args.engine!r} applies only with --simulate (a live run "
+                           f"has no simulation engine)")
     return run_live(args.mode, orders=args.orders, arrival_rate=args.arrival_rate,
                     seed=args.seed, time_scale=args.time_scale, distribution=args.distribution,
                     failure_probability=args.failure_probability,
@@ -47,14 +52,14 @@ def register(run: Any, simulate: Any) -> None:
         description="Simulate an M/M/c queue (Poisson arrivals, exponential service, c "
                     "workers) and compare it with Erlang C. Prints mean_wait_s, p95_wait_s, "
                     "mean_response_s, utilization, throughput_per_s (label: simulated).")
-    q.add_argument("--arrival-rate", type=float, required=True,
+    q.add_argument("--arrival-rate", type=cli.number_arg, required=True,
                    help="arrivals per second (> 0)")
-    q.add_argument("--service-rate", type=float, required=True,
+    q.add_argument("--service-rate", type=cli.number_arg, required=True,
                    help="completions per second of one worker (> 0)")
-    q.add_argument("--workers", type=int, required=True, help="number of workers (>= 1)")
-    q.add_argument("--customers", type=int, default=20_000,
+    q.add_argument("--workers", type=cli.int_arg, required=True, help="number of workers (>= 1)")
+    q.add_argument("--customers", type=cli.int_arg, default=20_000,
                    help="customers per replication (default 20000)")
-    q.add_argument("--replications", type=int, default=1,
+    q.add_argument("--replications", type=cli.int_arg, default=1,
                    help="independent runs averaged (default 1)")
     q.add_argument("--engine", default="simpy", choices=("simpy", "fast"),
                    help="simpy (event by event) or fast (same schedule by recursion)")
@@ -69,20 +74,21 @@ def register(run: Any, simulate: Any) -> None:
                     "(label: measured), or in virtual time with --simulate (label: "
                     "simulated). Prints response_ms, completion_ms, success_rate.")
     p.add_argument("--mode", required=True, help="sync or async")
-    p.add_argument("--orders", type=int, default=200, help="orders to process (default 200)")
-    p.add_argument("--arrival-rate", type=float, default=5.0,
+    p.add_argument("--orders", type=cli.int_arg, default=200,
+                   help="orders to process (default 200)")
+    p.add_argument("--arrival-rate", type=cli.number_arg, default=5.0,
                    help="Poisson arrivals per second of model time (default 5)")
-    p.add_argument("--time-scale", type=float, default=0.05,
+    p.add_argument("--time-scale", type=cli.number_arg, default=0.05,
                    help="wall seconds per model second in a live run (default 0.05)")
     p.add_argument("--simulate", action="store_true",
                    help="simulate in virtual time instead of running live")
     p.add_argument("--distribution", default="exponential",
                    help="step latencies: constant, exponential or lognormal")
-    p.add_argument("--failure-probability", type=float, default=0.0,
+    p.add_argument("--failure-probability", type=cli.number_arg, default=0.0,
                    help="chance each step fails, in [0, 1) (default 0)")
-    p.add_argument("--engine", default="auto",
-                   help="with --simulate: simpy, fast or auto (default)")
-    p.add_argument("--timeout", type=float, default=120.0,
+    p.add_argument("--engine", default=None,
+                   help="with --simulate only: simpy, fast or auto (default)")
+    p.add_argument("--timeout", type=cli.number_arg, default=120.0,
                    help="wall-clock limit of a live run (s, default 120)")
     cli.add_seed_flag(p)
     cli.add_json_flag(p)

@@ -20,6 +20,7 @@ the overhead can be read off directly.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["OrderTables", "run_live"]
 
+#: the longest wall-clock limit of a live run (s): one day
+MAX_TIMEOUT_S = 86_400.0
 MAX_LIVE_ORDERS = 20_000
 
 
@@ -232,22 +235,20 @@ def run_live(mode: str = "async", *, orders: int = 200, arrival_rate: float = 5.
     n = validate.integer("orders", orders, minimum=1, maximum=MAX_LIVE_ORDERS)
     scale = validate.number("time_scale", time_scale, minimum=0.0, maximum=1.0,
                             min_inclusive=False)
-    limit = validate.number("timeout_s", timeout_s, minimum=0.0, min_inclusive=False)
+    limit = validate.number("timeout_s", timeout_s, minimum=0.0, min_inclusive=False,
+                            maximum=MAX_TIMEOUT_S, why="a live run longer than a day is a "
+                                                       "mistake; deadlines past it overflow")
     pipe = make_pipeline(mode, distribution=distribution,
                          failure_probability=failure_probability, pools=pools)
     draws = draw(pipe, n, arrival_rate, seed)
-    own_store = store is None
-    own_broker = broker is None and pipe.mode == "async"
-    if store is None:
-        from ecomlab.stores import sql_store
+    from ecomlab.stores import borrowed, broker_store, sql_store
 
-        threads = sum(pipe.pools.values()) if pipe.mode == "async" else pipe.pools["web"]
-        store = sql_store(pool_size=threads + 2, max_overflow=8)
-    try:
-        if own_broker:
-            from ecomlab.stores.broker import broker_store
-
-            broker = broker_store()
+    threads = sum(pipe.pools.values()) if pipe.mode == "async" else pipe.pools["web"]
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(borrowed(
+            store, lambda: sql_store(pool_size=threads + 2, max_overflow=8)))
+        if pipe.mode == "async":
+            broker = stack.enter_context(borrowed(broker, broker_store))
         tables = OrderTables.create(store)
         _warm_pool(store, pipe.pools["web"] + (pipe.pools["handler"] if pipe.mode == "async"
                                                else 0))
@@ -257,11 +258,6 @@ def run_live(mode: str = "async", *, orders: int = 200, arrival_rate: float = 5.
         backends: dict[str, Any] = {"sql": store.describe()}
         if broker is not None:
             backends["broker"] = broker.describe()
-    finally:
-        if own_broker and broker is not None:
-            broker.dispose()
-        if own_store:
-            store.dispose()
     params = {"mode": mode, "orders": n, "arrival_rate": float(arrival_rate),
               "time_scale": scale, "distribution": distribution,
               "failure_probability": float(failure_probability), "pools": dict(pipe.pools)}

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from ecomlab import validate
 from ecomlab.measure import Result
 from ecomlab.sim.fcfs import fcfs_starts
-from ecomlab.sim.queueing import littles_law_gap, mmc_figures
+from ecomlab.sim.queueing import MAX_WORKERS, littles_law_gap, mmc_figures
 
 __all__ = ["QUEUE_ENGINES", "QueueStats", "run_mmc", "simulate_queue", "summarize_queue"]
 
@@ -61,7 +61,7 @@ def run_mmc(interarrivals: FloatArray, services: FloatArray, workers: int
     """
     import simpy
 
-    c = validate.integer("workers", workers, minimum=1)
+    c = validate.integer("workers", workers, minimum=1, maximum=MAX_WORKERS)
     gaps = np.asarray(interarrivals, dtype=float).tolist()
     svc = np.asarray(services, dtype=float).tolist()
     n = len(gaps)

@@ -16,14 +16,22 @@ from dataclasses import asdict, dataclass
 from ecomlab import validate
 from ecomlab.errors import InvalidInput
 
-__all__ = ["MMcFigures", "erlang_c", "littles_law_gap", "mmc_figures", "utilization"]
+__all__ = ["MAX_WORKERS", "MMcFigures", "erlang_c", "littles_law_gap", "mmc_figures", "utilization"]
+
+
+#: the most servers a queue may have: the Erlang recursion and the simulation's worker heap
+#: grow with it (10^8 workers took 7.5 s and ~1 GB), and well before this bound the wait is zero
+#: to every printed digit, so a larger queue teaches nothing an M/M/infinity model does not
+MAX_WORKERS = 100_000
 
 
 def _check_rates(arrival_rate: float, service_rate: float, workers: int
                  ) -> tuple[float, float, int]:
     lam = validate.number("arrival_rate", arrival_rate, minimum=0.0, min_inclusive=False)
     mu = validate.number("service_rate", service_rate, minimum=0.0, min_inclusive=False)
-    c = validate.integer("workers", workers, minimum=1)
+    c = validate.integer("workers", workers, minimum=1, maximum=MAX_WORKERS,
+                         why="more servers than that wait zero to every printed digit, and the "
+                             "model's time and memory grow with them")
     return lam, mu, c
 
 

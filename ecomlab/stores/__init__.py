@@ -34,6 +34,7 @@ from ecomlab.stores.broker import (
 )
 from ecomlab.stores.documents import DocumentStore, document_store
 from ecomlab.stores.kv import KvStore, kv_store
+from ecomlab.stores.lifecycle import borrowed, embedded_settings
 from ecomlab.stores.sql import SQL_BACKENDS, SqlStore, embedded_postgres_url, sql_store
 
 __all__ = [
@@ -50,10 +51,12 @@ __all__ = [
     "RabbitBroker",
     "SqlStore",
     "WorkerPool",
+    "borrowed",
     "broker_store",
     "describe_stores",
     "document_store",
     "embedded_postgres_url",
+    "embedded_settings",
     "kv_store",
     "sql_store",
 ]

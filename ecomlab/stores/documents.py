@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ecomlab import runs
 from ecomlab.config import Settings, check_url, redact
 from ecomlab.config import settings as read_settings
 from ecomlab.errors import BackendUnavailable, ConfigError
@@ -61,6 +62,8 @@ class DocumentStore:
         if client is not None:
             try:
                 client.drop_database(self.db.name)
+                if not self.embedded:
+                    runs.release("mongo-db", self.url, self.db.name)
             finally:
                 if not self.embedded:
                     client.close()
@@ -110,5 +113,6 @@ def document_store(url: str | None = None, *, settings: Settings | None = None,
         client.close()
         raise BackendUnavailable(
             f"cannot reach MongoDB at {redact(url)!r}: {str(exc).splitlines()[0]}") from None
+    runs.register("mongo-db", redact(url), name)
     return DocumentStore(db=client[name], backend="mongodb", embedded=False, url=redact(url),
                          _client=client)

@@ -13,9 +13,10 @@ from typing import Any
 
 import redis
 
+from ecomlab import runs
 from ecomlab.config import Settings, check_url, redact
 from ecomlab.config import settings as read_settings
-from ecomlab.errors import BackendUnavailable, ConfigError
+from ecomlab.errors import BackendUnavailable, ConfigError, InvalidInput
 
 __all__ = ["KvStore", "kv_store"]
 
@@ -43,6 +44,24 @@ class KvStore:
     def describe(self) -> dict[str, object]:
         """Backend facts for printing and for :class:`ecomlab.measure.Result`."""
         return {"backend": self.backend, "embedded": self.embedded, "url": self.url}
+
+    def claim_prefix(self, prefix: str) -> str:
+        """Record that this run owns the keys under ``prefix`` (``ecomlab:<topic>:<hex>:``).
+
+        On a real server the prefix goes into the run's manifest, so ``ecomlab clean`` can
+        delete the keys if the run is killed before it deletes them itself (fakeredis dies
+        with the process). Returns ``prefix``.
+        """
+        if not prefix.startswith("ecomlab:"):
+            raise InvalidInput(f"a run's key prefix starts with 'ecomlab:', got {prefix!r}")
+        if not self.embedded:
+            runs.register("redis-prefix", self.url, prefix)
+        return prefix
+
+    def release_prefix(self, prefix: str) -> None:
+        """The keys under ``prefix`` were deleted by their owner."""
+        if not self.embedded:
+            runs.release("redis-prefix", self.url, prefix)
 
     def dispose(self) -> None:
         """Close the client's connections."""
@@ -85,7 +104,8 @@ def kv_store(url: str | None = None, *, settings: Settings | None = None,
         return KvStore(client=fake, backend="fakeredis", embedded=True, url="fakeredis://")
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                                      socket_timeout=30, decode_responses=decode_responses)
+                                      socket_timeout=CONNECT_TIMEOUT_S,
+                                      decode_responses=decode_responses)
     except ValueError as exc:
         raise ConfigError(f"cannot parse Redis URL {redact(url)!r}: {exc}") from None
     try:

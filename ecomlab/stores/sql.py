@@ -37,6 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from ecomlab import runs
 from ecomlab.config import Settings, check_url, redact
 from ecomlab.config import settings as read_settings
 from ecomlab.errors import BackendUnavailable, ConfigError, InvalidInput, choices_text
@@ -79,17 +80,24 @@ class SqlStore:
         return {"backend": self.backend, "embedded": self.embedded, "url": self.url,
                 "row_locks": self.supports_row_locks}
 
+    @property
+    def location(self) -> str:
+        """Where this store's objects live, as run manifests record it."""
+        return "embedded-postgres" if self.embedded and self.schema else self.url
+
     def dispose(self) -> None:
         """Drop this store's schema or temporary files and close its connections."""
         if self.schema is not None:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+                runs.release("pg-schema", self.location, self.schema)
             except sa.exc.SQLAlchemyError:
-                pass  # the server went away; nothing left to clean
+                pass  # the server went away: the manifest keeps it for `ecomlab clean`
         self.engine.dispose()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
+            runs.release("temp-dir", "local", self._tmpdir)
             self._tmpdir = None
 
     def __enter__(self) -> SqlStore:
@@ -138,7 +146,9 @@ def sql_store(backend: str | None = None, *, url: str | None = None,
 
 
 def _embedded_file_store(backend: str, pool_size: int, max_overflow: int) -> SqlStore:
+    runs.sweep_stale_temp_dirs()  # what killed runs left behind
     tmpdir = tempfile.mkdtemp(prefix=f"ecomlab-{backend}-")
+    runs.register("temp-dir", "local", tmpdir)
     path = Path(tmpdir) / f"ecomlab.{backend}"
     engine: Engine
     if backend == "duckdb":
@@ -201,9 +211,12 @@ def _server_store(url: str, *, embedded: bool, pool_size: int, max_overflow: int
     try:
         with engine.begin() as conn:
             if schema is not None:
+                runs.register("pg-schema", "embedded-postgres" if embedded else shown, schema)
                 conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     except sa.exc.OperationalError as exc:
         engine.dispose()
+        if schema is not None:
+            runs.release("pg-schema", "embedded-postgres" if embedded else shown, schema)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise BackendUnavailable(f"cannot reach {backend} at {shown!r}: {reason}") from None
     return SqlStore(engine=engine, backend=backend, embedded=embedded, url=shown, schema=schema)

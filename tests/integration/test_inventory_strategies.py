@@ -78,9 +78,9 @@ def test_strong_strategies_never_oversell_and_conserve_stock_under_32_buyers(
     run = run_inventory(
         strategy, sql=store, buyers=BUYERS, stock=stock,
         orders=data.draw(st.integers(BUYERS, 44), label="orders"),
-        skus=data.draw(st.integers(1, 3), label="skus"),
+        skus=(skus := data.draw(st.integers(1, 3), label="skus")),
         max_quantity=data.draw(st.integers(1, 3), label="max_quantity"),
-        max_items=data.draw(st.integers(1, 2), label="max_items"),
+        max_items=data.draw(st.integers(1, min(2, skus)), label="max_items"),
         payment_failure_rate=data.draw(st.sampled_from([0.0, 0.2]), label="pay_fail"),
         buyer_crash_rate=data.draw(st.sampled_from([0.0, 0.1]), label="crash"),
         seed=data.draw(st.integers(0, 10_000), label="seed"))
@@ -111,9 +111,9 @@ def test_atomic_reserve_never_oversells_under_32_buyers(kv: KvStore, truth: SqlS
         "atomic-reserve", kv=kv, sql=truth, buyers=BUYERS,
         stock=data.draw(st.integers(0, 25), label="stock"),
         orders=data.draw(st.integers(BUYERS, 48), label="orders"),
-        skus=data.draw(st.integers(1, 3), label="skus"),
+        skus=(skus := data.draw(st.integers(1, 3), label="skus")),
         max_quantity=data.draw(st.integers(1, 3), label="max_quantity"),
-        max_items=data.draw(st.integers(1, 2), label="max_items"),
+        max_items=data.draw(st.integers(1, min(2, skus)), label="max_items"),
         payment_failure_rate=data.draw(st.sampled_from([0.0, 0.2]), label="pay_fail"),
         seed=data.draw(st.integers(0, 10_000), label="seed"))
     r = run.report
@@ -121,6 +121,31 @@ def test_atomic_reserve_never_oversells_under_32_buyers(kv: KvStore, truth: SqlS
     assert r.oversold_units == 0
     assert r.orders_cancelled == 0 and r.refunds == 0
     assert run.result.metrics["cache_drift_units"] == 0
+
+
+def test_atomic_reserve_buyer_crashes_leak_units_and_the_checker_says_so(
+        kv: KvStore, truth: SqlStore) -> None:
+    import numpy as np
+
+    # one buyer and one SKU: orders are served in order, and the seeded crash draw (the same
+    # one the run makes) says exactly which of them reserve a unit and die before the order
+    seed, rate, stock = 3, 0.3, 20
+    remaining, leaked, confirmed = stock, 0, 0
+    for order_id in range(1, 201):
+        if remaining == 0:
+            break
+        remaining -= 1
+        if np.random.default_rng([seed, order_id, 3]).random() < rate:
+            leaked += 1
+        else:
+            confirmed += 1
+    assert leaked > 0  # the chosen seed does crash some reserving buyers
+    run = run_inventory("atomic-reserve", kv=kv, sql=truth, buyers=1, stock=stock, orders=200,
+                        skus=1, buyer_crash_rate=rate, seed=seed)
+    r = run.report
+    assert (r.leaked_units, r.orders_confirmed, r.oversold_units) == (leaked, confirmed, 0)
+    assert not r.valid and any("leaked reservations" in a for a in r.anomalies)
+    assert run.result.metrics["cache_drift_units"] == leaked
 
 
 @TRIALS

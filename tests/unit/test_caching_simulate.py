@@ -152,4 +152,5 @@ def test_cli_bad_values_exit_2_with_one_line(argv: list[str],
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
-    assert "error" in lines[0] or "invalid" in lines[0]
+    # the line names the bad value as typed
+    assert repr(argv[-1]) in lines[0] or argv[-1] in lines[0], lines[0]

@@ -66,3 +66,28 @@ def test_an_unknown_topic_names_the_valid_ones() -> None:
     assert get_topic("01").slug == "inventory"
     with pytest.raises(InvalidInput, match="module:attribute"):
         load("no-colon")
+
+
+def test_help_imports_no_topic_experiment_code() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from ecomlab.cli import build_parser; build_parser(); "
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('ecomlab'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.split()
+    heavy = [m for m in loaded if m.rsplit(".", 1)[-1] in ("plots", "widget", "claims")]
+    assert heavy == [], heavy
+    for name in ("inventory", "catalog", "caching", "processing"):
+        assert f"ecomlab.{name}.experiment" not in loaded
+
+
+def test_topic_packages_export_lazily_what_they_list() -> None:
+    import importlib
+
+    for topic in available_topics():
+        if topic.slug == "welcome":
+            continue
+        package = importlib.import_module(topic.package)
+        for name in package.__all__:
+            assert getattr(package, name) is not None, (topic.slug, name)

@@ -1,0 +1,398 @@
+"""RabbitMQ through kombu: durable queues, publisher confirms, a delay queue and a DLQ."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ecomlab import runs
+from ecomlab.config import redact
+from ecomlab.errors import BackendUnavailable, InvalidInput
+from ecomlab.stores.broker.base import (
+    CONNECT_TIMEOUT_S,
+    REASON_HEADER,
+    RETRIES_HEADER,
+    Delivery,
+    Message,
+    QueueSpec,
+    QueueStats,
+    _check_body,
+    _check_message,
+    _check_spec,
+    _Declared,
+)
+from ecomlab.validate import integer, number
+
+
+def _amqp_errors() -> tuple[type[BaseException], ...]:
+    import amqp.exceptions  # type: ignore[import-untyped]
+    import kombu.exceptions
+
+    return (OSError, amqp.exceptions.ConnectionError, amqp.exceptions.ChannelError,
+            kombu.exceptions.OperationalError, amqp.exceptions.RecoverableConnectionError)
+
+
+class RabbitBroker:
+    """RabbitMQ through kombu (py-amqp): durable queues, persistent messages, publisher
+    confirms, dead-letter exchanges and a TTL delay queue for retries.
+
+    Publishing reconnects and retries for up to ~30 s, so it rides out a broker restart.
+    """
+
+    backend = "rabbitmq"
+    embedded = False
+
+    def __init__(self, url: str) -> None:
+
+        self._raw_url = url
+        self.url = redact(url)
+        self._declared = _Declared()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._all_conns: list[Any] = []
+        self._consumers: set[_AmqpConsumer] = set()
+        try:
+            self._conn.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
+        except Exception as exc:  # kombu raises transport-specific errors
+            self.dispose(keep_queues=True)
+            raise BackendUnavailable(
+                f"cannot reach RabbitMQ at {self.url!r}: {exc}") from None
+
+    @property
+    def _conn(self) -> Any:
+        """This thread's publishing connection (AMQP connections are not thread-safe), with
+        publisher confirms, opened on first use."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            import kombu
+
+            conn = kombu.Connection(self._raw_url, connect_timeout=CONNECT_TIMEOUT_S,
+                                    transport_options={"confirm_publish": True})
+            self._local.conn = conn
+            with self._lock:
+                self._all_conns.append(conn)
+        return conn
+
+    def _connection(self) -> Any:
+        import kombu
+
+        return kombu.Connection(self._raw_url, connect_timeout=CONNECT_TIMEOUT_S)
+
+    def _kombu_queues(self, spec: QueueSpec) -> list[Any]:
+        import kombu
+
+        # x-expires: a queue left unused (no consumer, no get) for a day is dropped by the
+        # server itself, the backstop for runs that were killed and never cleaned
+        expires = {"x-expires": runs.QUEUE_EXPIRES_MS}
+        main_args: dict[str, Any] = {"x-dead-letter-exchange": "",
+                                     "x-dead-letter-routing-key": spec.dead_letter_queue,
+                                     **expires}
+        retry_args = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": spec.name,
+                      **expires}
+        default = kombu.Exchange("")
+        return [
+            kombu.Queue(spec.name, default, routing_key=spec.name, durable=True,
+                        queue_arguments=main_args),
+            kombu.Queue(spec.retry_queue, default, routing_key=spec.retry_queue, durable=True,
+                        queue_arguments=retry_args),
+            kombu.Queue(spec.dead_letter_queue, default, routing_key=spec.dead_letter_queue,
+                        durable=True, queue_arguments=expires),
+        ]
+
+    def _ensure(self, fn: Callable[[], Any], *, patience_s: float = 30.0) -> Any:
+        """Run ``fn`` on this thread's connection, reconnecting while the server is away
+        (for up to ``patience_s`` seconds, e.g. during a restart)."""
+        errors = _amqp_errors()
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                return fn()
+            except errors:
+                if time.monotonic() >= deadline:
+                    raise
+                with contextlib.suppress(*errors):
+                    self._conn.close()
+                time.sleep(0.2)
+                try:
+                    self._conn.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
+                except errors:
+                    continue
+
+    def declare_queue(self, name: str, *, max_retries: int = 3, retry_delay_ms: float = 1000.0,
+                      message_ttl_ms: float | None = None) -> QueueSpec:
+        """Declare ``name``, ``name.retry`` and ``name.dlq`` (durable; idempotent)."""
+        spec = _check_spec(name, max_retries, retry_delay_ms, message_ttl_ms)
+
+        def declare() -> None:
+            chan = self._conn.default_channel
+            for q in self._kombu_queues(spec):
+                q(chan).declare()
+
+        if spec.name not in self._declared.specs:
+            for q in spec.all_queues:
+                runs.register("amqp-queue", self.url, q)
+
+        try:
+            self._ensure(declare)
+        except _amqp_errors() as exc:
+            raise BackendUnavailable(f"RabbitMQ at {self.url!r} refused to declare "
+                                     f"{spec.name!r}: {exc}") from None
+        with self._declared.lock:
+            self._declared.specs[spec.name] = spec
+        return spec
+
+    def _publish_raw(self, routing_key: str, data: bytes, message_id: str,
+                     headers: dict[str, Any], ttl_ms: float | None, published_at: float) -> None:
+        import kombu
+
+        props: dict[str, Any] = {"message_id": message_id, "timestamp": int(published_at)}
+        if ttl_ms is not None:
+            props["expiration"] = ttl_ms / 1000.0  # kombu takes seconds, sends ms
+        hdrs = {**headers, "x-published-at": published_at}
+
+        def send() -> None:
+            producer = kombu.Producer(self._conn.default_channel, auto_declare=False)
+            producer.publish(data, routing_key=routing_key, exchange="",
+                                   content_type="application/json", content_encoding="utf-8",
+                                   delivery_mode=2, headers=hdrs, **props)
+
+        try:
+            self._ensure(send)
+        except _amqp_errors() as exc:
+            raise BackendUnavailable(f"RabbitMQ at {self.url!r} did not take a message for "
+                                     f"{routing_key!r}: {exc}") from None
+
+    def publish(self, queue: str, body: Mapping[str, Any], *, message_id: str | None = None,
+                headers: Mapping[str, Any] | None = None, ttl_ms: float | None = None) -> str:
+        """Publish a persistent JSON message (confirmed by the broker); returns its id.
+
+        Args:
+            ttl_ms: per-message time-to-live (ms, AMQP ``expiration``); defaults to the queue's.
+        """
+        spec = self._declared.get(queue)
+        data, mid, hdrs, ttl = _check_message(spec, body, message_id, headers, ttl_ms)
+        self._publish_raw(spec.name, data, mid, hdrs, ttl, time.time())
+        return mid
+
+    def consumer(self, queue: str, *, prefetch: int = 1) -> _AmqpConsumer:
+        """A consumer with its own connection, for one worker thread."""
+        spec = self._declared.get(queue)
+        c = _AmqpConsumer(self, spec, integer("prefetch", prefetch, minimum=1))
+        with self._lock:
+            self._consumers.add(c)
+        return c
+
+    def _count(self, name: str) -> int:
+        def count() -> int:
+            chan = self._conn.default_channel
+            return int(chan.queue_declare(queue=name, passive=True).message_count)
+
+        result: int = self._ensure(count)
+        return result
+
+    def depth(self, queue: str) -> int:
+        """Messages ready for delivery in ``queue`` (units: messages)."""
+        return self._count(self._declared.get(queue).name)
+
+    def stats(self, queue: str) -> QueueStats:
+        """Ready, retrying and dead-lettered counts for ``queue``."""
+        spec = self._declared.get(queue)
+        return QueueStats(self._count(spec.name), self._count(spec.retry_queue),
+                          self._count(spec.dead_letter_queue))
+
+    def dead_letters(self, queue: str) -> list[Message]:
+        """The dead-lettered messages of ``queue`` (read, then returned to the DLQ unacked)."""
+        spec = self._declared.get(queue)
+        out: list[Message] = []
+        with self._connection() as conn:
+            chan = conn.channel()
+            while True:
+                raw = chan.basic_get(queue=spec.dead_letter_queue, no_ack=False)
+                if raw is None:
+                    break
+                out.append(_amqp_message(raw.body, raw.properties, raw.delivery_info,
+                                         spec.dead_letter_queue))
+            # closing the channel without acking returns every message to the DLQ
+        return out
+
+    def purge(self, queue: str) -> int:
+        """Drop every ready, retrying and dead message of ``queue``; returns how many."""
+        spec = self._declared.get(queue)
+
+        def purge() -> int:
+            chan = self._conn.default_channel
+            return sum(int(chan.queue_purge(q) or 0) for q in spec.all_queues)
+
+        result: int = self._ensure(purge)
+        return result
+
+    def delete(self, queue: str) -> None:
+        """Delete ``queue`` and its companions from the server."""
+        spec = self._declared.get(queue)
+
+        def delete() -> None:
+            chan = self._conn.default_channel
+            for q in spec.all_queues:
+                chan.queue_delete(q)
+
+        self._ensure(delete)
+        with self._declared.lock:
+            self._declared.specs.pop(spec.name, None)
+        for q in spec.all_queues:
+            runs.release("amqp-queue", self.url, q)
+
+    def describe(self) -> dict[str, object]:
+        """Backend facts for printing and for :class:`ecomlab.measure.Result`."""
+        return {"backend": self.backend, "embedded": False, "url": self.url}
+
+    def dispose(self, *, keep_queues: bool = False) -> None:
+        """Close consumers and connections; delete the queues this object declared unless
+        ``keep_queues``."""
+        for c in list(self._consumers):
+            c.close()
+        if not keep_queues:
+            for name in list(self._declared.specs):
+                try:
+                    self.delete(name)
+                except _amqp_errors():
+                    continue  # the server is gone; nothing more to clean
+        with self._lock:
+            conns, self._all_conns = self._all_conns, []
+        for conn in conns:
+            with contextlib.suppress(*_amqp_errors()):
+                conn.release()
+        self._local = threading.local()
+
+    def __enter__(self) -> RabbitBroker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
+
+def _amqp_message(body: bytes | str, properties: Mapping[str, Any],
+                  delivery_info: Mapping[str, Any], queue: str) -> Message:
+    raw = body.encode() if isinstance(body, str) else bytes(body)
+    headers = dict(properties.get("application_headers") or properties.get("headers") or {})
+    if not queue.endswith(".dlq"):  # left by the retry delay queue; only the DLQ's matter
+        headers = {k: v for k, v in headers.items()
+                   if not k.startswith(("x-death", "x-first-death", "x-last-death"))}
+    published = float(headers.pop("x-published-at", 0.0) or 0.0)
+    return Message(json.loads(raw), str(properties.get("message_id") or ""), headers, queue,
+                   bool(delivery_info.get("redelivered", False)), published)
+
+
+class _AmqpConsumer:
+    def __init__(self, broker: RabbitBroker, spec: QueueSpec, prefetch: int) -> None:
+        self._broker = broker
+        self.spec = spec
+        self.prefetch = prefetch
+        self._buffer: deque[Any] = deque()
+        self._conn: Any = None
+        self._closed = False
+        self._open()
+
+    def _open(self) -> None:
+        import kombu
+
+        self._buffer.clear()
+        conn = self._broker._connection()
+        try:
+            conn.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
+            chan = conn.channel()
+            chan.basic_qos(0, self.prefetch, False)
+            queue = self._broker._kombu_queues(self.spec)[0]
+            self._kconsumer = kombu.Consumer(chan, queues=[queue], no_ack=False,
+                                             auto_declare=False,
+                                             on_message=self._buffer.append)
+            self._kconsumer.consume()
+        except Exception:
+            conn.release()
+            raise
+        self._conn = conn
+
+    def _release(self) -> None:
+        """Give the connection back; one that already broke is simply forgotten."""
+        if self._conn is not None:
+            with contextlib.suppress(*_amqp_errors()):
+                self._conn.release()
+            self._conn = None
+
+    def _reopen(self) -> None:
+        self._release()
+        try:
+            self._open()
+        except Exception:  # kombu raises transport-specific errors; keep trying on next get
+            self._conn = None
+
+    def get(self, timeout_s: float = 1.0) -> Delivery | None:
+        """The next message, or None after ``timeout_s`` seconds without one."""
+        timeout_s = number("timeout_s", timeout_s, minimum=0.0)
+        if self._closed:
+            raise InvalidInput("this consumer is closed")
+        if not self._buffer:
+            if self._conn is None:
+                self._reopen()
+                if self._conn is None:
+                    time.sleep(min(timeout_s, 0.2))  # the server is restarting: back off
+                    return None
+            try:
+                self._conn.drain_events(timeout=max(timeout_s, 0.001))
+            except TimeoutError:  # socket.timeout is TimeoutError
+                return None
+            except _amqp_errors():
+                self._reopen()  # the server went away; unacked messages will be redelivered
+                return None
+        if not self._buffer:
+            return None
+        raw = self._buffer.popleft()
+        msg = _amqp_message(raw.body, raw.properties, raw.delivery_info, self.spec.name)
+        conn = self._conn
+        published_at = msg.published_at
+
+        def settle(action: str, reason: str, _retry: bool) -> None:
+            if conn is not self._conn:
+                return  # that connection died: the broker redelivers the message
+            try:
+                if action == "ack":
+                    raw.ack()
+                elif action == "requeue":
+                    raw.requeue()
+                elif action == "retry":
+                    headers = {**msg.headers, RETRIES_HEADER: msg.retries + 1,
+                               **({"x-retry-reason": reason} if reason else {})}
+                    delay = self.spec.retry_delay_ms
+                    # a zero delay skips the delay queue (a message without TTL would stay)
+                    target = self.spec.retry_queue if delay > 0 else self.spec.name
+                    self._broker._publish_raw(target, _check_body(msg.body), msg.message_id,
+                                              headers, delay if delay > 0 else None,
+                                              published_at)
+                    raw.ack()
+                elif action == "dead":
+                    headers = {**msg.headers, REASON_HEADER: reason}
+                    self._broker._publish_raw(self.spec.dead_letter_queue,
+                                              _check_body(msg.body), msg.message_id, headers,
+                                              None, published_at)
+                    raw.ack()
+            except _amqp_errors():
+                self._reopen()  # settle lost with the connection: it will be redelivered
+
+        return Delivery(msg, self.spec, settle)
+
+    def close(self) -> None:
+        """Stop; unsettled messages are redelivered by the server."""
+        self._closed = True
+        self._release()
+        with self._broker._lock:
+            self._broker._consumers.discard(self)
+
+    def __enter__(self) -> _AmqpConsumer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
