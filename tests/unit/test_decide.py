@@ -439,3 +439,16 @@ def test_revisit_when_names_the_nearest_threshold_that_changes_the_choice() -> N
                                 "data": ["catalog", "payments"]})
     assert evaluate(below, "inventory")["choice"] == "conditional-update"
     assert evaluate(at, "inventory")["choice"] == "cache-check"
+
+
+def test_claims_cli_measures_one_topic_and_lists_an_unregistered_one_as_missing(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["claims", "--topic", "processing", "--quick", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["provenance"]["topics"]["processing"]["status"] == "measured"
+    assert {c["label"] for c in out["claims"]} <= {"simulated", "model"}
+    assert all(c["command"] == "ecomlab claims --topic processing --quick --seed 42"
+               for c in out["claims"])
+    assert main(["claims", "--topic", "search", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["claims"] == [] and out["provenance"]["topics"]["search"]["status"] == "missing"
