@@ -80,24 +80,28 @@ TOPICS: tuple[Topic, ...] = (
           "`ecomlab run inventory --strategy {row-lock,conditional-update,optimistic,"
           "cache-check,atomic-reserve}`",
           cli="ecomlab.inventory.cli", run="ecomlab.inventory.experiment:run_inventory",
-          claims="ecomlab.inventory.claims:inventory_claims"),
+          claims="ecomlab.inventory.claims:inventory_claims",
+          ledger="ecomlab.inventory.claims:inventory_ledger"),
     Topic("02", "catalog", "Catalog: relational vs document model",
           "what a normalized schema and a denormalized document each cost for reads, writes, "
           "storage and schema change",
           "02_catalog_sql_vs_documents.ipynb", "`ecomlab run catalog`",
           cli="ecomlab.catalog.cli", run="ecomlab.catalog.experiment:run_catalog",
-          claims="ecomlab.catalog.experiment:catalog_claims"),
+          claims="ecomlab.catalog.experiment:catalog_claims",
+          ledger="ecomlab.catalog.claims:catalog_ledger"),
     Topic("03", "processing", "Order processing: synchronous vs asynchronous",
           "what a customer waits for, and what happens under load",
           "03_sync_vs_async.ipynb",
           "`ecomlab run processing --mode {sync,async} [--simulate]`, `ecomlab simulate queue`",
           cli="ecomlab.processing.cli", run="ecomlab.processing.live:run_live",
-          claims="ecomlab.processing.claims:processing_claims"),
+          claims="ecomlab.processing.claims:processing_claims",
+          ledger="ecomlab.processing.claims:processing_ledger"),
     Topic("04", "messaging", "Messaging: message queue vs direct calls",
           "what is lost or duplicated when services fail",
           "04_queues_vs_direct_calls.ipynb", "`ecomlab run messaging --mode {queue,direct}`",
           cli="ecomlab.messaging.cli", run="ecomlab.messaging.experiment:run_messaging",
-          claims="ecomlab.messaging.claims:messaging_claims"),
+          claims="ecomlab.messaging.claims:messaging_claims",
+          ledger="ecomlab.messaging.claims:messaging_ledger"),
     Topic("05", "architecture", "Services: monolith vs microservices",
           "what splitting the shop into services costs in latency, throughput and CPU, what it "
           "buys in fault isolation and independent scaling, and what happens to consistency "
@@ -112,7 +116,8 @@ TOPICS: tuple[Topic, ...] = (
           "what happens when the cache fails",
           "06_caching_strategies.ipynb", "`ecomlab run caching`, `ecomlab simulate cache`",
           cli="ecomlab.caching.cli", run="ecomlab.caching.workload:run_caching",
-          claims="ecomlab.caching.claims:caching_claims"),
+          claims="ecomlab.caching.claims:caching_claims",
+          ledger="ecomlab.caching.claims:caching_ledger"),
     Topic("07", "search", "Search: search engine vs database full-text",
           "what a search engine gives beyond the database's full-text search (relevance, typo "
           "tolerance, facets, speed at scale) and what it costs",
@@ -123,7 +128,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("08", "decide", "Decision framework",
           "which design fits my shop, with what confidence, on which measured evidence",
           "08_decision_framework.ipynb", "`ecomlab decide --profile FILE`, `ecomlab claims`",
-          status="planned"),
+          cli="ecomlab.decide.cli"),
 )
 
 

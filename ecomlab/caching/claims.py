@@ -13,11 +13,13 @@ Each verdict is computed from the frames this package builds, so it changes if t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from ecomlab.measure import Claim
 
-__all__ = ["caching_claims"]
+__all__ = ["caching_claims", "caching_ledger"]
 
 TOPIC = "caching"
 
@@ -134,3 +136,26 @@ def caching_claims(*, strategies: pd.DataFrame, writes: pd.DataFrame,
         f"{o_wt_fix['stale after recovery']} when failed updates are replayed",
         "without a repair log the disagreement is silent until the TTL expires")
     return claims
+
+
+def caching_ledger(*, quick: bool = True, seed: int = 42) -> list[Claim]:
+    """Run the strategy comparison, write costs, warm-up, race, outage and storage
+    measurements and return the claims (label ``measured``).
+
+    ``quick`` uses 600 requests (150 writes, 300 products); otherwise the notebook's sizes.
+    """
+    from ecomlab.caching.compare import strategies_frame, warmup_frame
+    from ecomlab.caching.outage import outage_table
+    from ecomlab.caching.race import race_frequency, race_table
+    from ecomlab.caching.storage import storage_table
+
+    requests, writes_n, products, reads = (600, 150, 300, 1000) if quick else (
+        1500, 300, 500, 2000)
+    claims = caching_claims(
+        strategies=strategies_frame(requests=requests, seed=seed),
+        writes=strategies_frame(write_ratio=1.0, requests=writes_n, threads=1, seed=seed),
+        warmup=warmup_frame(requests=requests, seed=seed), race=race_table(),
+        frequency=race_frequency(seed=seed), outage=outage_table(seed=seed),
+        storage=storage_table(products=products, reads=reads, seed=seed))
+    command = f"ecomlab claims --topic caching{' --quick' if quick else ''} --seed {seed}"
+    return [replace(c, command=c.command or command) for c in claims]

@@ -1,8 +1,14 @@
-"""The seed material's claims about inventory consistency, judged by our measurements."""
+"""The seed material's claims about inventory consistency, judged by our measurements.
+
+:func:`inventory_claims` turns the notebook's runs into claims; :func:`inventory_ledger` runs
+small versions of those experiments (embedded stores) and returns the same claims, for the
+workbook's claims ledger (``ecomlab claims --topic inventory``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pandas as pd
 
@@ -10,7 +16,7 @@ from ecomlab.inventory.experiment import InventoryRun
 from ecomlab.inventory.model import EVENTUAL, STRONG
 from ecomlab.measure import Claim, Verdict
 
-__all__ = ["inventory_claims"]
+__all__ = ["inventory_claims", "inventory_ledger"]
 
 
 def inventory_claims(sweep: pd.DataFrame, compensation: InventoryRun,
@@ -86,3 +92,26 @@ def inventory_claims(sweep: pd.DataFrame, compensation: InventoryRun,
         "overselling comes from read-then-decrement; compensation stays correct only with "
         "at-least-once events, idempotent handling and idempotent refunds"))
     return claims
+
+
+def inventory_ledger(*, quick: bool = True, seed: int = 42) -> list[Claim]:
+    """Run the experiments the four claims need and return the claims (label ``measured``).
+
+    ``quick`` sweeps 1 and 8 buyers over 60 orders (about 10 s on embedded stores); otherwise
+    the notebook's sizes (1, 4, 16 and 32 buyers over 120 orders).
+    """
+    from ecomlab.inventory.experiment import run_inventory, sweep_buyers
+
+    buyers, orders, faulty_orders = ([1, 8], 60, 100) if quick else ([1, 4, 16, 32], 120, 200)
+    sweep = sweep_buyers(["row-lock", "conditional-update", "optimistic", "cache-check",
+                          "atomic-reserve"], buyers, stock=20, orders=orders, seed=seed,
+                         show_progress=False)
+    faulty = run_inventory("cache-check", stock=20, buyers=max(buyers), orders=faulty_orders,
+                           seed=seed, payment_failure_rate=0.1, buyer_crash_rate=0.05,
+                           validator_delay_ms=1.0, validator_crash_rate=0.1)
+    locking = {order: run_inventory("row-lock", stock=1000, buyers=8, orders=48, skus=2,
+                                    skew=0.0, max_items=2, lock_order=order, seed=seed)
+               for order in ("sorted", "unordered")}
+    command = f"ecomlab claims --topic inventory{' --quick' if quick else ''} --seed {seed}"
+    return [replace(c, command=c.command or command)
+            for c in inventory_claims(sweep, faulty, locking)]

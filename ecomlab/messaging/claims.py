@@ -13,12 +13,14 @@ hard-coded except the claim's words.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from ecomlab.errors import InvalidInput
 from ecomlab.measure import Claim
 
-__all__ = ["messaging_claims"]
+__all__ = ["messaging_claims", "messaging_ledger"]
 
 
 def _row(frame: pd.DataFrame, **match: object) -> pd.Series:
@@ -143,3 +145,33 @@ def messaging_claims(outcomes: pd.DataFrame, cascade: pd.DataFrame,
               f"{_pct(direct['succeeded'], n)} of orders placed by direct calls vs "
               f"{_pct(queue['succeeded'], n)} through the queue with retries (measured)", cond))
     return claims
+
+
+def messaging_ledger(*, quick: bool = True, seed: int = 42) -> list[Claim]:
+    """Run direct, idempotent-queue and naive-queue checkouts under injected failures, the slow
+    inventory cascade and the reordering table; return the claims (label ``measured``).
+
+    ``quick`` uses 100 orders per run (40 for the cascade, 60 for reordering); otherwise the
+    notebook's 200 / 80 / 100.
+    """
+    from ecomlab.messaging.experiment import (
+        cascade_table,
+        outcome_frame,
+        reordering_table,
+        run_messaging,
+    )
+
+    orders, slow, reorder = (100, 40, 60) if quick else (200, 80, 100)
+    direct = run_messaging("direct", orders=orders, failure_rate=0.3, seed=seed)
+    queue = run_messaging("queue", orders=orders, failure_rate=0.3, seed=seed, crash_rate=0.1,
+                          duplicate_rate=0.05)
+    naive = run_messaging("queue", orders=orders, failure_rate=0.3, seed=seed, crash_rate=0.1,
+                          duplicate_rate=0.05, idempotent=False)
+    cascade, _ = cascade_table(orders=slow, seed=seed, slow_service="inventory", slow_factor=20,
+                               timeout_ms=20)
+    reordering = reordering_table(orders=reorder, seed=seed, workers=(1, 4),
+                                  failure_rates=(0.0, 0.3))
+    command = f"ecomlab claims --topic messaging{' --quick' if quick else ''} --seed {seed}"
+    return [replace(c, command=c.command or command)
+            for c in messaging_claims(outcome_frame([direct, queue, naive]), cascade,
+                                      reordering)]
