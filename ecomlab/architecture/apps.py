@@ -49,13 +49,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ecomlab.architecture import domain
+from ecomlab.architecture.choices import CONSISTENCY
 from ecomlab.architecture.faults import Crash, Faults, FaultSpec, InjectedError, parse_faults
 from ecomlab.architecture.resilience import Caller, DependencyError, Policy
 from ecomlab.architecture.tracing import CURRENT_TRACE, Trace
 
 __all__ = ["CONSISTENCY", "ServiceStats", "monolith_app", "service_app"]
 
-CONSISTENCY: tuple[str, ...] = ("seed", "saga", "outbox")
 _LATENCY_CAP = 20_000
 
 Handler = Callable[[Request], Awaitable[Response]]

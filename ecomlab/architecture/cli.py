@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ecomlab.architecture.apps import CONSISTENCY
-from ecomlab.architecture.experiment import STYLES, TRANSPORTS, run_architecture
-from ecomlab.architecture.resilience import RESILIENCE
+from ecomlab.architecture.choices import CONSISTENCY, RESILIENCE, STYLES, TRANSPORTS
 from ecomlab.cli import int_arg, number_arg
 
 __all__ = ["register"]
@@ -20,6 +18,8 @@ _PUBLIC = ("style", "label", "orders", "succeeded", "latency_ms", "product_page_
 
 
 def _cmd_architecture(args: argparse.Namespace) -> dict[str, Any]:
+    from ecomlab.architecture.experiment import run_architecture
+
     result = run_architecture(args.style, args.orders, rate=args.rate,
                               concurrency=args.concurrency, faults=args.fault or [],
                               resilience=args.resilience, consistency=args.consistency,

@@ -23,6 +23,7 @@ import pandas as pd
 import psutil
 
 from ecomlab.architecture.apps import CONSISTENCY
+from ecomlab.architecture.choices import STYLES, TRANSPORTS
 from ecomlab.architecture.deploy import (
     INCONSISTENCIES,
     Deployment,
@@ -41,8 +42,6 @@ __all__ = ["STYLES", "TRANSPORTS", "availability_table", "cascade_table", "compa
            "consistency_trials", "expected_availability", "load_curve", "run_architecture",
            "scaling_curve", "team_paths", "usl_fit"]
 
-STYLES: tuple[str, ...] = ("monolith", "microservices")
-TRANSPORTS: tuple[str, ...] = ("process", "asgi")
 #: the services an order's success depends on, per style (serial dependencies)
 T = TypeVar("T")
 ORDER_PATH = {"microservices": ("order", "product", "inventory", "payment"),

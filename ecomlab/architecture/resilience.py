@@ -30,12 +30,12 @@ import httpx
 import stamina
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 
+from ecomlab.architecture.choices import RESILIENCE
 from ecomlab.architecture.tracing import CURRENT_TRACE
 from ecomlab.errors import InvalidInput, choices_text
 
 __all__ = ["RESILIENCE", "Caller", "DependencyError", "Policy"]
 
-RESILIENCE: tuple[str, ...] = ("none", "timeouts", "full")
 
 # stamina logs a warning per retry by default; the experiment counts retries itself
 stamina.instrumentation.set_on_retry_hooks([])

@@ -12,7 +12,7 @@ from typing import Any
 
 from ecomlab import cli, validate
 from ecomlab.files import write_text_atomic
-from ecomlab.inventory.model import BACKENDS, NATURAL_BACKEND, STRATEGIES
+from ecomlab.inventory.choices import BACKENDS, NATURAL_BACKEND, STRATEGIES
 
 __all__ = ["register"]
 

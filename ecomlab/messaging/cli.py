@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ecomlab.cli import int_arg, number_arg
-from ecomlab.messaging.experiment import MODES, run_messaging
+from ecomlab.messaging.choices import MODES
 
 __all__ = ["register"]
 
@@ -19,6 +19,8 @@ _PUBLIC = ("orders", "accepted", "succeeded", "failed", "dead_lettered", "lost",
 
 
 def _cmd_messaging(args: argparse.Namespace) -> dict[str, Any]:
+    from ecomlab.messaging.experiment import run_messaging
+
     options: dict[str, Any] = {
         "idempotent": not args.naive, "workers": args.workers,
         "duplicate_rate": args.duplicate_rate, "crash_rate": args.crash_rate,

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ecomlab.errors import InvalidInput, UnsupportedOperation
 from ecomlab.measure import LatencySummary, Result, progress, worker_pool
+from ecomlab.messaging.choices import LEDGERS, MODES
 from ecomlab.messaging.flows import (
     DirectOutcome,
     KvLedger,
@@ -57,8 +58,6 @@ __all__ = [
     "sweep_failure_rates",
 ]
 
-MODES: tuple[str, ...] = ("queue", "direct")
-LEDGERS: tuple[str, ...] = ("memory", "kv")
 SEED_RETRY_DELAY_MS = 1000.0  # the seed's retry delay before time scaling (ms)
 
 
