@@ -2,7 +2,9 @@
 
 Thin by design: parse, call the package, print. Every subcommand that produces results takes
 ``--json`` and then prints exactly one JSON object on stdout. User mistakes print one line on
-stderr (``ecomlab: error: ...``) and exit with status 2, never a traceback.
+stderr (``ecomlab: error: ...``) and exit with status 2; failures of the environment (a server
+gone, a full disk, retries exhausted) print ``ecomlab: failed: ...`` and exit with status 1;
+never a traceback.
 
 Topics add themselves to ``ecomlab run`` and ``ecomlab simulate`` through the topic registry
 (:data:`ecomlab.topics.TOPICS`): each entry's ``cli`` module defines ``register(run, simulate)``,
@@ -22,7 +24,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from ecomlab.errors import EcomlabError
+from ecomlab.errors import EcomlabError, EnvironmentFailure
 from ecomlab.topics import TOPICS
 
 __all__ = ["TOPIC_COMMANDS", "add_json_flag", "add_seed_flag", "build_parser", "int_arg", "main",
@@ -96,7 +98,12 @@ def add_seed_flag(parser: argparse.ArgumentParser, default: int = 42) -> None:
 def _cmd_stores(args: argparse.Namespace) -> dict[str, Any]:
     from ecomlab.stores import describe_stores
 
-    return describe_stores(check=not args.no_check)
+    out = describe_stores(check=not args.no_check)
+    if not args.json:  # JSON keeps null; people read "(embedded)"
+        for entry in out.values():
+            if isinstance(entry, dict) and entry.get("url") is None:
+                entry["url"] = "(embedded)"
+    return out
 
 
 def _cmd_clean(args: argparse.Namespace) -> dict[str, Any]:
@@ -243,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{exc}", file=sys.stderr)
         return 2
+    except EnvironmentFailure as exc:  # the world, not the input: a server gone, a full disk
+        print(f"ecomlab: failed: {exc}", file=sys.stderr)
+        return 1
     except EcomlabError as exc:
         print(f"ecomlab: error: {exc}", file=sys.stderr)
         return 2

@@ -2,16 +2,21 @@
 
 Every error a user can cause is an :class:`EcomlabError`; its message names the bad value
 (``repr``) and, where there is a closed set, the valid choices. The command line prints the
-message on one line and exits with status 2.
+message on one line and exits with status 2 for a user's mistake, 1 for an
+:class:`EnvironmentFailure`.
 
 ::
 
     EcomlabError
     ├── InvalidInput (also ValueError)     a parameter, flag or record is out of range or unknown
     ├── ConfigError                        a URL or ECOMLAB_* setting cannot be understood
-    ├── BackendUnavailable                 a server did not answer within its connect timeout
     ├── UnsupportedOperation               the chosen backend cannot do this honestly
-    └── OutputError                        a result could not be written (disk full, permissions)
+    ├── BackendUnavailable                 a configured server did not answer (fix the URL or
+    │                                      start the server)
+    └── EnvironmentFailure                 not the input but the world (exit status 1)
+        ├── OutputError                    a result could not be written (disk full, permissions)
+        ├── RetriesExhausted (inventory)   a transaction kept conflicting
+        └── ServiceDied (architecture)     a service process exited during a run
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ __all__ = [
     "BackendUnavailable",
     "ConfigError",
     "EcomlabError",
+    "EnvironmentFailure",
     "InvalidInput",
     "OutputError",
     "UnsupportedOperation",
@@ -41,6 +47,13 @@ class ConfigError(EcomlabError):
     """A setting (an argument or an ECOMLAB_* variable) cannot be understood."""
 
 
+class EnvironmentFailure(EcomlabError):
+    """Not the user's input but the world: a server gone, a disk full, retries exhausted.
+
+    The command line prints one line and exits with status 1 (user mistakes exit 2).
+    """
+
+
 class BackendUnavailable(EcomlabError):
     """A configured server could not be reached within its connect timeout."""
 
@@ -49,7 +62,7 @@ class UnsupportedOperation(EcomlabError):
     """The selected backend cannot perform this operation faithfully, so ecomlab refuses."""
 
 
-class OutputError(EcomlabError):
+class OutputError(EnvironmentFailure):
     """A result could not be written (disk full, permissions); nothing partial is left."""
 
 

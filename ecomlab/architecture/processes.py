@@ -40,12 +40,12 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ecomlab.errors import EcomlabError
+from ecomlab.errors import EnvironmentFailure
 
 __all__ = ["ProcessManager", "ServiceDied", "ServiceProcess"]
 
 
-class ServiceDied(EcomlabError):
+class ServiceDied(EnvironmentFailure):
     """A service process exited on its own (while starting or during a run)."""
 
 

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from ecomlab import cli
+from ecomlab.caching.choices import FIXES, POLICIES, STRATEGIES
 
 __all__ = ["register"]
 
@@ -40,7 +41,7 @@ def register(run: Any, simulate: Any) -> None:
         description="Simulate a capacity-limited LRU cache (held against Che's approximation) "
                     "or a TTL cache under Poisson requests (held against λT/(1+λT)). "
                     "Label: simulated.")
-    p.add_argument("--policy", default="lru", help="lru or ttl (default lru)")
+    p.add_argument("--policy", default="lru", choices=POLICIES, help="(default lru)")
     p.add_argument("--capacity", type=cli.int_arg, default=100,
                    help="cache size, objects (default 100)")
     p.add_argument("--objects", type=cli.int_arg, default=1000,
@@ -63,8 +64,8 @@ def register(run: Any, simulate: Any) -> None:
         description="Replay a seeded Zipf workload of reads and price changes against a "
                     "product service over the relational store and Redis, from concurrent "
                     "threads. Label: measured.")
-    p.add_argument("--strategy", default="cache-aside",
-                   help="none, cache-aside, write-through or write-behind (default cache-aside)")
+    p.add_argument("--strategy", default="cache-aside", choices=STRATEGIES,
+                   help="(default cache-aside)")
     p.add_argument("--products", type=cli.int_arg, default=200, help="products N (default 200)")
     p.add_argument("--zipf", type=cli.number_arg, default=1.0,
                    help="Zipf exponent >= 0 (default 1.0)")
@@ -76,8 +77,8 @@ def register(run: Any, simulate: Any) -> None:
     p.add_argument("--threads", type=cli.int_arg, default=4, help="worker threads (default 4)")
     p.add_argument("--ttl", type=cli.number_arg, default=30.0, help="cache TTL, s (default 30)")
     p.add_argument("--warm", action="store_true", help="fill the cache before the run")
-    p.add_argument("--fix", default="none",
-                   help="cache-aside race fix: none, versioned or double-delete (default none)")
+    p.add_argument("--fix", default="none", choices=FIXES,
+                   help="cache-aside race fix (default none)")
     p.add_argument("--flush-interval-ms", type=cli.number_arg, default=50.0,
                    help="write-behind flush period, ms (default 50)")
     p.add_argument("--no-crash", action="store_true",

@@ -35,6 +35,7 @@ from typing import Any
 import redis
 
 from ecomlab import validate
+from ecomlab.caching.choices import FIXES, STRATEGIES
 from ecomlab.caching.repository import Counter, Product, ProductTable
 from ecomlab.errors import InvalidInput
 
@@ -51,8 +52,6 @@ __all__ = [
     "make_service",
 ]
 
-STRATEGIES: tuple[str, ...] = ("none", "cache-aside", "write-through", "write-behind")
-FIXES: tuple[str, ...] = ("none", "versioned", "double-delete")
 
 #: ``hook(point, product_id)`` is called at named points (``after_db_read`` on a read miss before
 #: the fill, ``after_db_write`` after a committed write before the cache is touched); tests and

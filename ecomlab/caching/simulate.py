@@ -26,6 +26,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from ecomlab import validate
+from ecomlab.caching.choices import POLICIES
 from ecomlab.datagen import zipf_keys, zipf_popularity
 from ecomlab.measure import Result
 
@@ -43,7 +44,6 @@ __all__ = [
     "ttl_occupancy",
 ]
 
-POLICIES: tuple[str, ...] = ("lru", "ttl")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from ecomlab import validate
-from ecomlab.errors import EcomlabError, InvalidInput, UnsupportedOperation
+from ecomlab.errors import EnvironmentFailure, InvalidInput, UnsupportedOperation
 from ecomlab.inventory.history import OrderRecord, StockRow
 from ecomlab.inventory.model import STRONG, BuyerCrash, Line, OrderSpec, Outcome, Sku, check_lines
 from ecomlab.inventory.payments import PaymentDeclined, PaymentLedger
@@ -43,11 +43,11 @@ LOCK_ORDERS: tuple[str, ...] = ("sorted", "unordered")
 T = TypeVar("T")
 
 
-class RetriesExhausted(EcomlabError):
+class RetriesExhausted(EnvironmentFailure):
     """A transaction kept conflicting after the allowed number of attempts.
 
-    Part of the :class:`~ecomlab.errors.EcomlabError` tree, so if it ever reaches the command
-    line it is one line and exit status 2, not a traceback.
+    An :class:`~ecomlab.errors.EnvironmentFailure`, so if it ever reaches the command
+    line it is one line and exit status 1, not a traceback.
     """
 
 

@@ -13,6 +13,7 @@ import argparse
 from typing import Any
 
 from ecomlab.errors import InvalidInput
+from ecomlab.processing.choices import DISTRIBUTIONS, ENGINES, MODES
 
 __all__ = ["register"]
 
@@ -73,7 +74,7 @@ def register(run: Any, simulate: Any) -> None:
                     "with real threads, database writes and a broker, time scaled down "
                     "(label: measured), or in virtual time with --simulate (label: "
                     "simulated). Prints response_ms, completion_ms, success_rate.")
-    p.add_argument("--mode", required=True, help="sync or async")
+    p.add_argument("--mode", required=True, choices=MODES, help="sync or async")
     p.add_argument("--orders", type=cli.int_arg, default=200,
                    help="orders to process (default 200)")
     p.add_argument("--arrival-rate", type=cli.number_arg, default=5.0,
@@ -82,12 +83,12 @@ def register(run: Any, simulate: Any) -> None:
                    help="wall seconds per model second in a live run (default 0.05)")
     p.add_argument("--simulate", action="store_true",
                    help="simulate in virtual time instead of running live")
-    p.add_argument("--distribution", default="exponential",
-                   help="step latencies: constant, exponential or lognormal")
+    p.add_argument("--distribution", default="exponential", choices=DISTRIBUTIONS,
+                   help="step latencies (default exponential)")
     p.add_argument("--failure-probability", type=cli.number_arg, default=0.0,
                    help="chance each step fails, in [0, 1) (default 0)")
-    p.add_argument("--engine", default=None,
-                   help="with --simulate only: simpy, fast or auto (default)")
+    p.add_argument("--engine", default=None, choices=ENGINES,
+                   help="with --simulate only (default auto)")
     p.add_argument("--timeout", type=cli.number_arg, default=120.0,
                    help="wall-clock limit of a live run (s, default 120)")
     cli.add_seed_flag(p)

@@ -32,6 +32,7 @@ import numpy.typing as npt
 
 from ecomlab import validate
 from ecomlab.errors import InvalidInput, choices_text
+from ecomlab.processing.choices import DISTRIBUTIONS, MODES
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -47,8 +48,6 @@ __all__ = [
 ]
 
 Mode = Literal["sync", "async"]
-MODES: tuple[str, ...] = ("sync", "async")
-DISTRIBUTIONS: tuple[str, ...] = ("constant", "exponential", "lognormal")
 #: worker pools (threads) and their default sizes
 POOLS: dict[str, int] = {"web": 16, "payment": 8, "inventory": 8, "handler": 8}
 FloatArray = npt.NDArray[np.float64]

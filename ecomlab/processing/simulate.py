@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from ecomlab import validate
 from ecomlab.measure import LatencySummary, Result
+from ecomlab.processing.choices import ENGINES
 from ecomlab.processing.pipeline import Draws, Pipeline, draw, make_pipeline
 from ecomlab.sim.fcfs import station_departures
 
@@ -37,7 +38,6 @@ __all__ = [
     "summarize_timeline",
 ]
 
-ENGINES: tuple[str, ...] = ("auto", "simpy", "fast")
 #: above this many orders, ``engine="auto"`` uses the lean engine
 AUTO_FAST_ABOVE = 50_000
 MAX_ORDERS = 5_000_000

@@ -56,7 +56,8 @@ def test_one_record_per_decision_with_the_madr_sections_in_order(tmp_path: Path)
         outcome = [h for lvl, h in heads if lvl == 3]
         assert outcome[:2] == ["Consequences", "Confirmation"], f.name
         more = body.split("## More Information", 1)[1]
-        assert "`ecomlab claims --topic" in more
+        # the evidence comes with the ecomlab command that reproduces it
+        assert re.search(r"Reproduce: `ecomlab [a-z]+ ", more), f.name
 
 
 def test_numbering_continues_the_directory(tmp_path: Path) -> None:

@@ -196,3 +196,19 @@ def test_a_large_catalog_is_estimated_from_a_sample_before_it_is_generated() -> 
     assert seconds > 0 and f"{SAMPLE_PRODUCTS:,}" in basis
     # linear in products: the same sample's tables scaled by 50
     assert peak == pytest.approx(50 * small_peak, rel=1e-9)
+
+
+def test_a_failure_of_the_environment_exits_1_in_one_line(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    def disk_full(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    code = main(["run", "inventory", "--strategy", "conditional-update", "--backend", "sqlite",
+                 "--orders", "5", "--history", str(tmp_path / "h.json")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.startswith("ecomlab: failed: could not write"), err
+    assert len(err.splitlines()) == 1 and list(tmp_path.iterdir()) == []
