@@ -17,6 +17,7 @@ from ecomlab import runs
 from ecomlab.config import Settings, check_url, redact
 from ecomlab.config import settings as read_settings
 from ecomlab.errors import BackendUnavailable, ConfigError
+from ecomlab.stores.lifecycle import StoreBase
 
 __all__ = ["DocumentStore", "document_store"]
 
@@ -26,7 +27,7 @@ _mock_client: Any = None
 
 
 @dataclass
-class DocumentStore:
+class DocumentStore(StoreBase):
     """A database handle (pymongo ``Database`` interface) with facts about where it points.
 
     Attributes:
@@ -52,9 +53,6 @@ class DocumentStore:
         """``$text`` queries (MongoDB with a text index; never mongomock)."""
         return not self.embedded
 
-    def describe(self) -> dict[str, object]:
-        """Backend facts for printing and for :class:`ecomlab.measure.Result`."""
-        return {"backend": self.backend, "embedded": self.embedded, "url": self.url}
 
     def dispose(self) -> None:
         """Drop this store's database and close the client."""
@@ -68,11 +66,6 @@ class DocumentStore:
                 if not self.embedded:
                     client.close()
 
-    def __enter__(self) -> DocumentStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.dispose()
 
 
 def document_store(url: str | None = None, *, settings: Settings | None = None,

@@ -17,6 +17,7 @@ from ecomlab import runs
 from ecomlab.config import Settings, check_url, redact
 from ecomlab.config import settings as read_settings
 from ecomlab.errors import BackendUnavailable, ConfigError, InvalidInput
+from ecomlab.stores.lifecycle import StoreBase
 
 __all__ = ["KvStore", "kv_store"]
 
@@ -26,7 +27,7 @@ _fake_server: Any = None
 
 
 @dataclass
-class KvStore:
+class KvStore(StoreBase):
     """A Redis-compatible client with facts about where it points.
 
     Attributes:
@@ -41,9 +42,6 @@ class KvStore:
     embedded: bool
     url: str
 
-    def describe(self) -> dict[str, object]:
-        """Backend facts for printing and for :class:`ecomlab.measure.Result`."""
-        return {"backend": self.backend, "embedded": self.embedded, "url": self.url}
 
     def claim_prefix(self, prefix: str) -> str:
         """Record that this run owns the keys under ``prefix`` (``ecomlab:<topic>:<hex>:``).
@@ -67,11 +65,6 @@ class KvStore:
         """Close the client's connections."""
         self.client.close()
 
-    def __enter__(self) -> KvStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.dispose()
 
 
 def kv_store(url: str | None = None, *, settings: Settings | None = None,

@@ -8,7 +8,53 @@ from typing import Protocol, TypeVar
 
 from ecomlab.config import Settings
 
-__all__ = ["borrowed", "embedded_settings"]
+__all__ = ["Store", "StoreBase", "borrowed", "embedded_settings"]
+
+
+class Store(Protocol):
+    """What every kind of store offers (sql, kv, documents, broker)."""
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def embedded(self) -> bool: ...
+
+    @property
+    def url(self) -> str: ...
+
+    def describe(self) -> dict[str, object]: ...
+
+    def dispose(self) -> None: ...
+
+
+class StoreBase:
+    """The code every store class shares: its facts for results, and ``with`` support.
+
+    Subclasses have ``backend``, ``embedded`` and ``url`` (fields or attributes) and define
+    :meth:`dispose`; :meth:`describe` may be extended with kind-specific facts.
+    """
+
+    backend: str
+    embedded: bool
+    url: str
+
+    def describe(self) -> dict[str, object]:
+        """Backend facts for printing and for :class:`ecomlab.measure.Result`."""
+        return {"backend": self.backend, "embedded": self.embedded, "url": self.url}
+
+    def dispose(self) -> None:
+        """Release what this store holds (each kind says what)."""
+        raise NotImplementedError
+
+    def __enter__(self: T) -> T:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispose()
+
+
+T = TypeVar("T", bound=StoreBase)
 
 
 class Disposable(Protocol):

@@ -41,6 +41,7 @@ from ecomlab import runs
 from ecomlab.config import Settings, check_url, redact
 from ecomlab.config import settings as read_settings
 from ecomlab.errors import BackendUnavailable, ConfigError, InvalidInput, choices_text
+from ecomlab.stores.lifecycle import StoreBase
 
 __all__ = ["SQL_BACKENDS", "SqlStore", "embedded_postgres_url", "sql_store"]
 
@@ -52,7 +53,7 @@ _pg_server: Any = None
 
 
 @dataclass
-class SqlStore:
+class SqlStore(StoreBase):
     """A relational database ready for one experiment.
 
     Attributes:
@@ -100,11 +101,6 @@ class SqlStore:
             runs.release("temp-dir", "local", self._tmpdir)
             self._tmpdir = None
 
-    def __enter__(self) -> SqlStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.dispose()
 
 
 def sql_store(backend: str | None = None, *, url: str | None = None,

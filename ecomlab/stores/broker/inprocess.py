@@ -24,6 +24,7 @@ from ecomlab.stores.broker.base import (
     _check_spec,
     _Declared,
 )
+from ecomlab.stores.lifecycle import StoreBase
 from ecomlab.validate import integer, number
 
 
@@ -46,7 +47,7 @@ class _LocalQueue:
     dead: deque[_Envelope] = field(default_factory=deque)
 
 
-class InProcessBroker:
+class InProcessBroker(StoreBase):
     """A broker inside this process with RabbitMQ's delivery semantics (no server needed).
 
     FIFO queues with competing consumers, prefetch, unacknowledged messages returned to the
@@ -164,9 +165,6 @@ class InProcessBroker:
                 heapq.heapify(q.delayed)
             self._cond.notify_all()
 
-    def describe(self) -> dict[str, object]:
-        """Backend facts for printing and for :class:`ecomlab.measure.Result`."""
-        return {"backend": self.backend, "embedded": True, "url": self.url}
 
     def dispose(self, *, keep_queues: bool = False) -> None:
         """Close every consumer (their unacked messages are requeued) and forget the queues."""
@@ -179,11 +177,6 @@ class InProcessBroker:
             self._closed = True
             self._cond.notify_all()
 
-    def __enter__(self) -> InProcessBroker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.dispose()
 
     # -- internals (all called with self._cond held)
     def _check_open(self) -> None:

@@ -26,6 +26,7 @@ from ecomlab.stores.broker.base import (
     _check_spec,
     _Declared,
 )
+from ecomlab.stores.lifecycle import StoreBase
 from ecomlab.validate import integer, number
 
 
@@ -37,7 +38,7 @@ def _amqp_errors() -> tuple[type[BaseException], ...]:
             kombu.exceptions.OperationalError, amqp.exceptions.RecoverableConnectionError)
 
 
-class RabbitBroker:
+class RabbitBroker(StoreBase):
     """RabbitMQ through kombu (py-amqp): durable queues, persistent messages, publisher
     confirms, dead-letter exchanges and a TTL delay queue for retries.
 
@@ -246,9 +247,6 @@ class RabbitBroker:
         for q in spec.all_queues:
             runs.release("amqp-queue", self.url, q)
 
-    def describe(self) -> dict[str, object]:
-        """Backend facts for printing and for :class:`ecomlab.measure.Result`."""
-        return {"backend": self.backend, "embedded": False, "url": self.url}
 
     def dispose(self, *, keep_queues: bool = False) -> None:
         """Close consumers and connections; delete the queues this object declared unless
@@ -268,11 +266,6 @@ class RabbitBroker:
                 conn.release()
         self._local = threading.local()
 
-    def __enter__(self) -> RabbitBroker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.dispose()
 
 
 def _amqp_message(body: bytes | str, properties: Mapping[str, Any],
