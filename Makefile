@@ -45,10 +45,13 @@ nbval: $(STAMP)
 
 test: lint types unit nbval
 
-# Re-execute every notebook in place from a clean kernel (commit the result).
+# Re-execute every notebook in place from a clean kernel (commit the result). The widgets'
+# state goes into the notebook's metadata, so a reader who opens it unexecuted sees the last
+# control panel and its output.
 notebooks: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=600 notebooks/*.ipynb
+	    --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.store_widget_state=True \
+	    notebooks/*.ipynb
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

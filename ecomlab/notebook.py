@@ -173,11 +173,12 @@ class Table:
             styler = view.style.set_uuid(digest)
             if not self.index:
                 styler = styler.hide(axis="index")
-            wrap = [c for c in view.columns if c in TEXT_COLUMNS
-                    or view[c].map(lambda v: len(str(v))).max() > _WRAP_CHARS]
-            styler = styler.set_properties(**{"text-align": "right"})
+            wrap: list[Any] = [c for c in view.columns if c in TEXT_COLUMNS
+                               or view[c].map(lambda v: len(str(v))).max() > _WRAP_CHARS]
+            right: dict[str, Any] = {"text-align": "right"}
+            styler = styler.set_properties(None, **right)
             if wrap:
-                styler = styler.set_properties(subset=wrap, **{
+                styler = styler.set_properties(wrap, **{
                     "white-space": "normal", "text-align": "left",
                     "min-width": "220px", "max-width": f"{int(_WRAP_CHARS * _CHAR_PX)}px"})
             parts.append(styler.to_html())

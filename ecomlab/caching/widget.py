@@ -59,7 +59,8 @@ def caching_explorer(*, products: int = 200, requests: int = 1000, seed: int = 4
         "write_ratio": w.FloatSlider(value=0.05, min=0.0, max=1.0, step=0.05,
                                      description="write ratio"),
         # the values shown are the values run: no log slider that shows 31.6 for a 30 s TTL
-        "ttl_s": w.SelectionSlider(options=TTL_CHOICES_S, value=30.0, description="TTL (s)"),
+        "ttl_s": w.SelectionSlider(
+            options=[(f"{v:g}", v) for v in TTL_CHOICES_S], value=30.0, description="TTL (s)"),
     }
 
     def run(**values: Any) -> tuple[str, pd.DataFrame, Any]:

@@ -14,16 +14,16 @@ from ecomlab.notebook import readable_log_axes
 __all__ = [
     "EVENTUAL",
     "OUTCOME_COLUMNS",
+    "SPEED_COLUMNS",
     "STRONG",
     "consistency_table",
-    "lock_facts",
-    "sweep_facts",
-    "SPEED_COLUMNS",
     "invariants",
     "latency_figure",
+    "lock_facts",
     "lock_wait_figure",
     "oversell_figure",
     "runs_table",
+    "sweep_facts",
     "throughput_latency_figure",
     "time_to_consistency_figure",
 ]
@@ -196,8 +196,8 @@ def sweep_facts(sweep: pd.DataFrame) -> dict[str, Any]:
         rows = rows.dropna(subset=["throughput_per_s"])
         if rows.empty:
             return None, float("nan")
-        row = rows.loc[rows["throughput_per_s"].idxmax()]
-        return str(row["strategy"]), float(row["throughput_per_s"])
+        pos = int(rows["throughput_per_s"].to_numpy().argmax())
+        return str(rows["strategy"].iloc[pos]), float(rows["throughput_per_s"].iloc[pos])
 
     strong_leader, strong_per_s = best(STRONG, top)
     eventual_leader, eventual_per_s = best(EVENTUAL, top)

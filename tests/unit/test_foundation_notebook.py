@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ecomlab.errors import InvalidInput
-from ecomlab.notebook import explorer, setup
+from ecomlab.notebook import Table, explorer, setup
 
 
 def test_setup_selects_the_mimetype_renderer_and_lists_every_store(
@@ -45,7 +45,8 @@ def test_explorer_runs_with_the_control_values_and_shows_errors_without_a_traceb
     buyers.value = 0
     button = next(c for c in box.children if isinstance(c, w.Button))
     button.click()
-    assert isinstance(shown[0], pd.DataFrame)
+    assert isinstance(shown[0], Table)  # a DataFrame is shown through the table helper
+    assert shown[0].frame["buyers"].tolist() == ["4"]
     message = shown[-1].data  # type: ignore[attr-defined]
     assert "InvalidInput: buyers must be &gt;= 1, got 0" in message
     assert "Traceback" not in message
