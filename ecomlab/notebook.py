@@ -132,8 +132,9 @@ def rounded(df: pd.DataFrame) -> pd.DataFrame:
             d = _decimals(series)
             out[col] = series.map(lambda v, d=d: "" if pd.isna(v) else f"{v:,.{d}f}")
         elif pd.api.types.is_integer_dtype(series):
-            out[col] = series.map(lambda v: f"{v:,}" if abs(v) >= 10_000 else str(v))
-        elif series.dtype == object:
+            out[col] = series.map(lambda v: "" if pd.isna(v) else f"{v:,}" if abs(v) >= 10_000
+                                  else str(v))
+        elif series.dtype == object or pd.api.types.is_string_dtype(series):
             out[col] = series.map(lambda v: "" if v is None else _cell_text(v)
                                   if not isinstance(v, float) else
                                   ("" if pd.isna(v) else f"{v:.3g}"))
@@ -194,7 +195,8 @@ def table(df: pd.DataFrame, *, keep: Sequence[str] | None = None,
 
     Args:
         df: the table (its index is shown when it is not a plain 0..n-1 range).
-        keep: columns repeated at the left of every view (default: the first text column).
+        keep: columns repeated at the left of every view (default: the first column when it
+            holds text, such as ``strategy``).
         views: explicit column groups (``keep`` is prepended to each); default: split greedily.
         width_px: the page width a view must fit (px).
         drop: columns not shown.
@@ -205,9 +207,10 @@ def table(df: pd.DataFrame, *, keep: Sequence[str] | None = None,
     if plain_index:
         frame = frame.reset_index(drop=True)
     if keep is None:
-        texts = [c for c in frame.columns if shown[c].dtype == object
-                 and c not in TEXT_COLUMNS]
-        keep = texts[:1]
+        first = shown.columns[0] if len(shown.columns) else None
+        text_first = first is not None and first not in TEXT_COLUMNS and (
+            shown[first].dtype == object or pd.api.types.is_string_dtype(shown[first]))
+        keep = [first] if text_first else []
     keep = [c for c in keep if c in frame.columns]
     index_px = 0.0 if plain_index else max(
         len(str(v)) for v in [shown.index.name or "", *frame.index]) * _CHAR_PX + _CELL_PAD_PX
