@@ -207,10 +207,12 @@ def table(df: pd.DataFrame, *, keep: Sequence[str] | None = None,
     if plain_index:
         frame = frame.reset_index(drop=True)
     if keep is None:
-        first = shown.columns[0] if len(shown.columns) else None
-        text_first = first is not None and first not in TEXT_COLUMNS and (
-            shown[first].dtype == object or pd.api.types.is_string_dtype(shown[first]))
-        keep = [first] if text_first else []
+        keep = []
+        if len(shown.columns):
+            first = shown.columns[0]
+            if first not in TEXT_COLUMNS and (shown[first].dtype == object
+                                              or pd.api.types.is_string_dtype(shown[first])):
+                keep = [first]
     keep = [c for c in keep if c in frame.columns]
     index_px = 0.0 if plain_index else max(
         len(str(v)) for v in [shown.index.name or "", *frame.index]) * _CHAR_PX + _CELL_PAD_PX
