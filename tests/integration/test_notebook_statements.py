@@ -181,3 +181,29 @@ def test_06_only_write_behind_loses_writes_and_none_never_hits() -> None:
     f = strategies_frame(requests=200, products=40, seed=3).set_index("strategy")
     assert f.loc["none", "hit_ratio"] == 0
     assert (f.drop(index="write-behind")["lost_writes"] == 0).all()
+
+
+# ---------------------------------------------------------------- every notebook
+
+def _notebooks() -> list[str]:
+    from pathlib import Path
+
+    return sorted(str(p) for p in (Path(__file__).parents[2] / "notebooks").glob("0*.ipynb"))
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.rsplit("/", 1)[-1])
+def test_every_section_a_notebook_points_to_exists_and_is_about_what_it_says(path: str) -> None:
+    """06 said "section 4 makes the race visible" when the race was section 3: a reference
+    names a numbered heading of the same notebook."""
+    import json
+    import re
+
+    cells = json.loads(open(path, encoding="utf-8").read())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells)  # prose and the say(...) cells
+    headings = {m.group(1) for m in re.finditer(r"^##+ (\d+)\s*[.·]", text, re.M)}
+    for ref in re.finditer(r"\bsection (\d+)\b", text):
+        assert ref.group(1) in headings, f"{path}: 'section {ref.group(1)}' has no heading"
+    if path.endswith("06_caching_strategies.ipynb"):
+        race = re.search(r"^## (\d+)\. Staleness", text, re.M)
+        assert race is not None
+        assert f"section {race.group(1)}" in text  # the stale-read prose points at the race

@@ -144,7 +144,6 @@ def test_cli_bad_input_exits_2_with_one_line(argv: list[str],
 def test_explorer_widget_shows_a_figure_and_a_table_on_its_first_run(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import IPython.display
-    import pandas as pd
     import plotly.graph_objects as go
 
     from ecomlab.processing.widget import processing_explorer
@@ -152,6 +151,8 @@ def test_explorer_widget_shows_a_figure_and_a_table_on_its_first_run(
     shown: list[object] = []
     monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
     monkeypatch.setattr(go.Figure, "show", lambda self, *a, **k: shown.append(self))
+    from ecomlab.notebook import Table
+
     processing_explorer(seed=1)
-    assert [type(x) for x in shown] == [go.Figure, pd.DataFrame]
-    assert list(shown[1].index) == ["sync", "async"]  # type: ignore[attr-defined]
+    assert [type(x) for x in shown] == [go.Figure, Table]  # a DataFrame shown through table()
+    assert list(shown[1].frame.index) == ["sync", "async"]  # type: ignore[attr-defined]
