@@ -198,7 +198,9 @@ def test_every_section_a_notebook_points_to_exists_and_is_about_what_it_says(pat
     import json
     import re
 
-    cells = json.loads(open(path, encoding="utf-8").read())["cells"]
+    from pathlib import Path
+
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
     text = "\n".join("".join(c["source"]) for c in cells)  # prose and the say(...) cells
     headings = {m.group(1) for m in re.finditer(r"^##+ (\d+)\s*[.·]", text, re.M)}
     for ref in re.finditer(r"\bsection (\d+)\b", text):
