@@ -197,7 +197,6 @@ def test_every_section_a_notebook_points_to_exists_and_is_about_what_it_says(pat
     names a numbered heading of the same notebook."""
     import json
     import re
-
     from pathlib import Path
 
     cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
