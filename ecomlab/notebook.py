@@ -48,44 +48,63 @@ def explorer(controls: Mapping[str, Any], run: Callable[..., Any], *,
              title: str = "", auto_run: bool = True) -> Any:
     """A widget: ``controls`` (name -> ipywidget), a Run button, and the output of ``run``.
 
-    ``run(**values)`` may return a plotly figure, a DataFrame, a string, or a tuple of those;
-    each is displayed in order. An ``EcomlabError`` shows as a red one-line message.
+    ``run(**values)`` may return a plotly figure, a DataFrame (shown with :func:`table`), an
+    HTML string, or a tuple of those; each is shown in order. An ``EcomlabError`` shows as a
+    red one-line message. The objects last shown are ``box.last_shown``.
+
+    The output area's content is set as one widget state (``Output.outputs``) rather than
+    displayed inside ``with out:``: a headless run (nbclient) then never has to answer the
+    kernel on the shell channel while it waits for the cell's reply, which can stall it
+    (jupyter/nbclient#312), and the saved widget state holds the last output all the same.
     """
     import ipywidgets as w
-    from IPython.display import HTML, display
+    from IPython.display import HTML
 
     out = w.Output()
     button = w.Button(description="Run", button_style="primary", icon="play")
+    header = [w.HTML(f"<h4>{title}</h4>")] if title else []
+    box = w.VBox([*header, w.HBox(list(controls.values()),
+                                  layout=w.Layout(flex_flow="row wrap")), button, out])
+    box.last_shown = []
 
     def _go(_: object = None) -> None:
         values = {name: ctl.value for name, ctl in controls.items()}
-        out.clear_output(wait=True)
-        with out:
-            try:
-                shown = run(**values)
-            except EcomlabError as exc:
-                message = html.escape(f"{type(exc).__name__}: {exc}")
-                display(HTML(f'<b style="color:#b00">{message}</b>'))
-                return
+        items: list[Any] = []
+        try:
+            shown = run(**values)
+        except EcomlabError as exc:
+            message = html.escape(f"{type(exc).__name__}: {exc}")
+            items.append(HTML(f'<b style="color:#b00">{message}</b>'))
+        else:
             for item in shown if isinstance(shown, tuple) else (shown,):
                 if item is None:
                     continue
                 if isinstance(item, str):
-                    display(HTML(item))
+                    items.append(HTML(item))
                 elif isinstance(item, pd.DataFrame):
-                    display(table(item))
-                elif hasattr(item, "show") and hasattr(item, "to_plotly_json"):
-                    item.show()
+                    items.append(table(item))
                 else:
-                    display(item)
+                    items.append(item)
+        box.last_shown = items
+        out.outputs = tuple(_display_output(item) for item in items)
 
     button.on_click(_go)
-    header = [w.HTML(f"<h4>{title}</h4>")] if title else []
-    box = w.VBox([*header, w.HBox(list(controls.values()),
-                                  layout=w.Layout(flex_flow="row wrap")), button, out])
     if auto_run:
         _go()
     return box
+
+
+def _display_output(obj: Any) -> dict[str, Any]:
+    """``obj`` as one ``display_data`` output (every mimetype its formatters give)."""
+    from IPython.core.formatters import format_display_data
+
+    if hasattr(obj, "to_plotly_json") and hasattr(obj, "_repr_mimebundle_"):
+        # a plotly figure: the bundle of the default renderer (plotly_mimetype in notebooks)
+        data: dict[str, Any] = dict(obj._repr_mimebundle_() or {})
+        data.setdefault("text/plain", f"<plotly figure: {len(obj.data)} traces>")
+        return {"output_type": "display_data", "data": data, "metadata": {}}
+    data, metadata = format_display_data(obj)
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
 
 
 # ---------------------------------------------------------------- tables and figures

@@ -73,15 +73,17 @@ def test_log_axes_label_ticks_with_their_full_values_only() -> None:
     assert wide.layout.xaxis.dtick == 1  # one label per decade, minor ticks unlabelled
 
 
-def test_the_explorer_shows_a_dataframe_through_the_table_helper() -> None:
-    from unittest import mock
+def test_the_explorer_shows_a_dataframe_through_the_table_helper_in_its_saved_state() -> None:
+    import plotly.graph_objects as go
 
     from ecomlab import notebook
 
-    shown: list[object] = []
-    with mock.patch("IPython.display.display", side_effect=shown.append):
-        notebook.explorer({}, lambda: pd.DataFrame({"p99_ms": [1.23456]}))
-    assert any(isinstance(s, notebook.Table) for s in shown)
+    box = notebook.explorer({}, lambda: (pd.DataFrame({"p99_ms": [1.23456]}),
+                                         go.Figure(go.Bar(y=[1, 2]))))
+    assert isinstance(box.last_shown[0], notebook.Table)
+    outputs = box.children[-1].outputs  # what the notebook's widget state stores
+    assert "1.23" in outputs[0]["data"]["text/html"]
+    assert "application/vnd.plotly.v1+json" in outputs[1]["data"]
 
 
 # ---------------------------------------------------------------- 01 inventory
