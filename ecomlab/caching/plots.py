@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from ecomlab.notebook import readable_log_axes
+
 __all__ = ["hit_ratio_figure", "latency_figure", "staleness_figure", "ttl_figure"]
 
 
@@ -23,7 +25,7 @@ def hit_ratio_figure(curve: pd.DataFrame, *, marker: int | None = None) -> Any:
     fig.update_layout(title="LRU hit ratio vs cache size (simulated)",
                       xaxis_title="cache size (objects)", yaxis_title="hit ratio",
                       yaxis_range=[0, 1], height=380)
-    return fig
+    return readable_log_axes(fig)
 
 
 def ttl_figure(curve: pd.DataFrame) -> Any:
@@ -38,7 +40,7 @@ def ttl_figure(curve: pd.DataFrame) -> Any:
     fig.update_layout(title="TTL cache hit ratio vs TTL (simulated, Poisson requests)",
                       xaxis_title="TTL (s, log scale)", yaxis_title="hit ratio",
                       xaxis_type="log", yaxis_range=[0, 1], height=380)
-    return fig
+    return readable_log_axes(fig)
 
 
 def latency_figure(frame: pd.DataFrame) -> Any:
@@ -51,7 +53,7 @@ def latency_figure(frame: pd.DataFrame) -> Any:
         fig.add_bar(x=frame["strategy"], y=frame[col], name=name)
     fig.update_layout(title="Latency per strategy (measured, ms)", barmode="group",
                       yaxis_type="log", yaxis_title="ms (log scale)", height=400)
-    return fig
+    return readable_log_axes(fig)
 
 
 def staleness_figure(frame: pd.DataFrame) -> Any:
@@ -63,4 +65,4 @@ def staleness_figure(frame: pd.DataFrame) -> Any:
                 text=frame["max_staleness_ms"].map(lambda v: f"max {v:.1f} ms"))
     fig.update_layout(title="Cache-aside stale reads under concurrent writes (measured)",
                       yaxis_title="stale reads", height=360)
-    return fig
+    return readable_log_axes(fig)

@@ -13,7 +13,10 @@ from ecomlab.caching.simulate import hit_ratio_curve
 from ecomlab.caching.workload import run_caching
 from ecomlab.notebook import explorer
 
-__all__ = ["caching_explorer", "explore_caching"]
+__all__ = ["TTL_CHOICES_S", "caching_explorer", "explore_caching"]
+
+#: The TTLs (s) the explorer offers; the slider's label is the TTL the run uses.
+TTL_CHOICES_S = (0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 100.0)
 
 
 def explore_caching(strategy: str = "cache-aside", cache_size: int = 100, zipf: float = 1.0,
@@ -36,9 +39,11 @@ def explore_caching(strategy: str = "cache-aside", cache_size: int = 100, zipf: 
     curve = hit_ratio_curve(objects=products, zipf=zipf, capacities=sizes, requests=20_000,
                             seed=seed)
     predicted = float(curve.loc[curve["capacity"] == cache_size, "che"].iloc[0])
-    note = (f"<p>Measured run: {requests} requests, {products} products, unbounded cache with "
-            f"TTL {ttl_s:g} s. Right: simulated LRU of {cache_size} objects at Zipf {zipf:g}, "
-            f"Che predicts {predicted:.3f}.</p>")
+    note = (f"<p>Measured run: {requests} requests, {products} products, an unbounded cache "
+            f"(no <code>maxmemory</code>: the cache size does not apply to it) with TTL "
+            f"{ttl_s:g} s: hit ratio {m['hit_ratio']:.3f}. Right: a simulated LRU of "
+            f"{cache_size} objects at Zipf {zipf:g} (the only part the cache size moves); Che "
+            f"predicts {predicted:.3f}.</p>")
     return note, table, hit_ratio_figure(curve, marker=cache_size)
 
 
@@ -53,7 +58,9 @@ def caching_explorer(*, products: int = 200, requests: int = 1000, seed: int = 4
         "zipf": w.FloatSlider(value=1.0, min=0.0, max=1.6, step=0.1, description="skew"),
         "write_ratio": w.FloatSlider(value=0.05, min=0.0, max=1.0, step=0.05,
                                      description="write ratio"),
-        "ttl_s": w.FloatLogSlider(value=30.0, base=10, min=-2, max=2, description="TTL (s)"),
+        # the values shown are the values run: no log slider that shows 31.6 for a 30 s TTL
+        "ttl_s": w.SelectionSlider(
+            options=[(f"{v:g}", v) for v in TTL_CHOICES_S], value=30.0, description="TTL (s)"),
     }
 
     def run(**values: Any) -> tuple[str, pd.DataFrame, Any]:

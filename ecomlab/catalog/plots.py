@@ -9,6 +9,7 @@ import pandas as pd
 from ecomlab import validate
 from ecomlab.catalog.writes import MixedReads
 from ecomlab.errors import InvalidInput
+from ecomlab.notebook import readable_log_axes
 
 __all__ = [
     "SIZE_STEPS",
@@ -40,7 +41,7 @@ def latency_figure(sweep: pd.DataFrame) -> Any:
     fig.update_xaxes(title_text="products")
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.update_layout(height=380, legend_title_text="")
-    return fig
+    return readable_log_axes(fig)
 
 
 def storage_figure(sweep: pd.DataFrame) -> Any:
@@ -54,7 +55,7 @@ def storage_figure(sweep: pd.DataFrame) -> Any:
                  title="Storage vs catalog size (measured; documents: BSON data only)")
     fig.update_xaxes(type="category", title_text="products")
     fig.update_layout(height=340, legend_title_text="")
-    return fig
+    return readable_log_axes(fig)
 
 
 def write_amplification_figure(writes: pd.DataFrame) -> Any:
@@ -69,7 +70,7 @@ def write_amplification_figure(writes: pd.DataFrame) -> Any:
                  title="Write amplification: rows vs documents written (measured)")
     fig.update_layout(height=360, legend_title_text="", xaxis_title="",
                       yaxis_title="rows / documents written (log)")
-    return fig
+    return readable_log_axes(fig)
 
 
 def rename_timeline_figure(relational: MixedReads, documents: MixedReads) -> Any:
@@ -95,7 +96,7 @@ def rename_timeline_figure(relational: MixedReads, documents: MixedReads) -> Any
                       xaxis_title="time since start (ms)", height=300,
                       yaxis={"categoryorder": "array",
                              "categoryarray": ["relational", "documents"]})
-    return fig
+    return readable_log_axes(fig)
 
 
 def explore_sizes(max_products: int = 3000, sql_backend: str = "duckdb",

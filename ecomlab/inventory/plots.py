@@ -9,15 +9,21 @@ import numpy as np
 import pandas as pd
 
 from ecomlab.inventory.experiment import InventoryRun
+from ecomlab.notebook import readable_log_axes
 
 __all__ = [
+    "EVENTUAL",
     "OUTCOME_COLUMNS",
     "SPEED_COLUMNS",
+    "STRONG",
+    "consistency_table",
     "invariants",
     "latency_figure",
+    "lock_facts",
     "lock_wait_figure",
     "oversell_figure",
     "runs_table",
+    "sweep_facts",
     "throughput_latency_figure",
     "time_to_consistency_figure",
 ]
@@ -27,8 +33,9 @@ _COLORS = {"row-lock": "#1f77b4", "conditional-update": "#2ca02c", "optimistic":
 
 
 OUTCOME_COLUMNS = ("strategy", "backend", "buyers", "confirmed", "cancelled", "rejected",
-                   "oversold_units", "uncompensated", "refunds", "double_refunds", "valid")
-SPEED_COLUMNS = ("strategy", "backend", "buyers", "orders_per_s", "p99_ms")
+                   "oversold_units", "uncompensated", "refunds", "double_refunds", "leaked_units",
+                   "valid")
+SPEED_COLUMNS = ("strategy", "backend", "buyers", "throughput_per_s", "p99_ms")
 
 
 def runs_table(runs: Mapping[str, InventoryRun] | Sequence[InventoryRun], *,
@@ -52,7 +59,8 @@ def runs_table(runs: Mapping[str, InventoryRun] | Sequence[InventoryRun], *,
             "rejected": m["orders_rejected"], "oversold_units": m["oversold_units"],
             "uncompensated": m["uncompensated_oversold_units"], "refunds": m["refunds"],
             "double_refunds": m["double_refunds"], "valid": m["valid"],
-            "orders_per_s": m["throughput_per_s"], "p99_ms": m["latency_ms"]["p99"],
+            "leaked_units": m["leaked_units"],
+            "throughput_per_s": m["throughput_per_s"], "p99_ms": m["latency_ms"]["p99"],
         })
     table = pd.DataFrame(rows).set_index("run")
     if view == "outcomes":
@@ -76,6 +84,7 @@ def invariants(run: InventoryRun) -> pd.Series:
         "double refunds": r.double_refunds,
         "stock conserved (initial = available + reserved + sold)": r.conservation_ok,
         "payments balance (charged - refunded = confirmed totals)": r.books_balance,
+        "units reserved that no order holds (leaked)": r.leaked_units,
         "checker verdict: valid": r.valid,
     }, name=run.result.params["strategy"], dtype=object)
 
@@ -99,7 +108,7 @@ def throughput_latency_figure(sweep: pd.DataFrame) -> Any:
     fig.update_yaxes(type="log", row=1, col=2)
     fig.update_layout(title="Measured on this machine: speed of each strategy as buyers grow",
                       height=420)
-    return fig
+    return readable_log_axes(fig)
 
 
 def oversell_figure(sweep: pd.DataFrame) -> Any:
@@ -117,7 +126,7 @@ def oversell_figure(sweep: pd.DataFrame) -> Any:
                                                        "color": "black"})
     fig.update_layout(barmode="group", title="Units promised beyond stock, by buyers (measured)",
                       xaxis_title="concurrent buyers", yaxis_title="oversold units", height=400)
-    return fig
+    return readable_log_axes(fig)
 
 
 def time_to_consistency_figure(runs: Mapping[str, InventoryRun]) -> Any:
@@ -132,7 +141,7 @@ def time_to_consistency_figure(runs: Mapping[str, InventoryRun]) -> Any:
     fig.update_layout(barmode="overlay", height=380,
                       title="Time to consistency: acceptance → cancel + refund (measured)",
                       xaxis_title="ms", yaxis_title="oversold orders")
-    return fig
+    return readable_log_axes(fig)
 
 
 def lock_wait_figure(runs: Mapping[str, InventoryRun]) -> Any:
@@ -149,7 +158,7 @@ def lock_wait_figure(runs: Mapping[str, InventoryRun]) -> Any:
     fig.update_yaxes(type="log", title_text="lock wait per order (ms, log)")
     fig.update_layout(title="Row locks: time waiting for FOR UPDATE (measured)", height=400,
                       showlegend=False)
-    return fig
+    return readable_log_axes(fig)
 
 
 def latency_figure(run: InventoryRun) -> Any:
@@ -161,4 +170,89 @@ def latency_figure(run: InventoryRun) -> Any:
                                  marker_color=_COLORS.get(p["strategy"])))
     fig.update_layout(title=f"{p['strategy']} on {p['backend']}: buyer latency (measured)",
                       xaxis_title="ms", yaxis_title="orders", height=320)
-    return fig
+    return readable_log_axes(fig)
+
+
+STRONG = ("row-lock", "conditional-update", "optimistic")
+EVENTUAL = ("cache-check", "atomic-reserve")
+
+
+def sweep_facts(sweep: pd.DataFrame) -> dict[str, Any]:
+    """What a sweep's prose needs, read from the sweep itself (nothing assumed about timing).
+
+    Returns ``top_buyers`` (the largest buyer count), ``strong_leader`` / ``eventual_leader``
+    (the fastest strategy of each family there, by ``throughput_per_s``) with their
+    ``*_per_s``, ``family_ratio`` (best eventual / best strong orders/s at ``top_buyers``) and
+    ``family_ratio_one`` (the same at the smallest buyer count), ``strong_leads`` (strategy ->
+    at how many buyer counts it led the strong family), ``oversellers`` (strategies with any
+    oversold unit), ``oversold_by_buyers`` (cache-check's oversold units per buyer count),
+    ``retries_by_buyers`` (optimistic's retries per buyer count) and ``uncompensated`` (total).
+    """
+    buyers = sorted(int(b) for b in sweep["buyers"].unique())
+    top, one = buyers[-1], buyers[0]
+
+    def best(family: Sequence[str], at: int) -> tuple[str | None, float]:
+        rows = sweep[(sweep["buyers"] == at) & sweep["strategy"].isin(family)]
+        rows = rows.dropna(subset=["throughput_per_s"])
+        if rows.empty:
+            return None, float("nan")
+        pos = int(rows["throughput_per_s"].to_numpy().argmax())
+        return str(rows["strategy"].iloc[pos]), float(rows["throughput_per_s"].iloc[pos])
+
+    strong_leader, strong_per_s = best(STRONG, top)
+    eventual_leader, eventual_per_s = best(EVENTUAL, top)
+    _, strong_one = best(STRONG, one)
+    _, eventual_one = best(EVENTUAL, one)
+    leads: dict[str, int] = {s: 0 for s in STRONG if s in set(sweep["strategy"])}
+    for b in buyers:
+        leader, _ = best(STRONG, b)
+        if leader is not None:
+            leads[leader] += 1
+
+    def by_buyers(strategy: str, column: str) -> dict[int, int]:
+        rows = sweep[sweep["strategy"] == strategy]
+        return {int(b): int(v) for b, v in zip(rows["buyers"], rows[column], strict=True)}
+
+    oversellers = sorted(str(s) for s, g in sweep.groupby("strategy")
+                         if int(g["oversold_units"].sum()) > 0)
+    return {
+        "top_buyers": top, "one_buyers": one,
+        "strong_leader": strong_leader, "strong_per_s": strong_per_s,
+        "eventual_leader": eventual_leader, "eventual_per_s": eventual_per_s,
+        "family_ratio": eventual_per_s / strong_per_s if strong_per_s else float("nan"),
+        "family_ratio_one": eventual_one / strong_one if strong_one else float("nan"),
+        "strong_leads": leads, "buyer_counts": len(buyers),
+        "oversellers": oversellers,
+        "oversold_by_buyers": by_buyers("cache-check", "oversold_units")
+        if "cache-check" in set(sweep["strategy"]) else {},
+        "retries_by_buyers": by_buyers("optimistic", "retries")
+        if "optimistic" in set(sweep["strategy"]) else {},
+        "uncompensated": int(sweep["uncompensated_oversold_units"].sum()),
+    }
+
+
+def consistency_table(runs: Mapping[str, InventoryRun]) -> pd.DataFrame:
+    """Per run: oversold orders, the time from acceptance to refund (p50/p99 ms), validator
+    crashes, and units reserved that no order holds (``leaked_units``): one row each."""
+    rows = []
+    for name, run in runs.items():
+        m = run.result.metrics
+        ttc = m["time_to_consistency_ms"]
+        rows.append({"run": name, "oversold_orders": ttc["count"],
+                     "time_to_consistency_p50_ms": ttc["p50"],
+                     "time_to_consistency_p99_ms": ttc["p99"],
+                     "validator_crashes": m.get("validator_crashes", 0),
+                     "leaked_units": m["leaked_units"]})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def lock_facts(runs: Mapping[str, InventoryRun]) -> dict[str, dict[str, float]]:
+    """Per run: ``deadlocks`` and the median and p99 lock wait per order (ms)."""
+    out: dict[str, dict[str, float]] = {}
+    for name, run in runs.items():
+        waits = run.lock_wait_ms
+        out[name] = {"deadlocks": int(run.result.metrics["deadlocks"]),
+                     "wait_p50_ms": float(np.median(waits)) if waits.size else float("nan"),
+                     "wait_p99_ms": float(np.percentile(waits, 99)) if waits.size
+                     else float("nan")}
+    return out

@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from ecomlab.notebook import readable_log_axes
+
 __all__ = ["OUTCOME_COLUMNS", "outcome_figure", "response_figure"]
 
 #: the outcome counts drawn by :func:`outcome_figure`
@@ -31,7 +33,7 @@ def outcome_figure(frame: pd.DataFrame, *, title: str = "") -> Any:
                  title=title or "What went wrong, per run (measured)",
                  labels={"orders_affected": "orders (count)", "outcome": ""})
     fig.update_layout(legend_title_text="run", height=420)
-    return fig
+    return readable_log_axes(fig)
 
 
 def response_figure(frame: pd.DataFrame, *, title: str = "") -> Any:
@@ -51,4 +53,4 @@ def response_figure(frame: pd.DataFrame, *, title: str = "") -> Any:
                       title=title or "What the customer waits for vs when the order is done "
                                      "(measured, ms)",
                       yaxis={"type": "log", "title": "ms (log scale)"})
-    return fig
+    return readable_log_axes(fig)

@@ -169,7 +169,9 @@ def live_frame(results: dict[str, Result]) -> pd.DataFrame:
             "sim_completion_p50_ms": sim["completion_ms"]["p50"],
             "wall_response_p50_ms": m["wall_response_ms"]["p50"],
             "success_rate": m["success_rate"],
+            "sim_success_rate": sim["success_rate"],
             "db_confirmed": m["db_status_counts"].get("confirmed", 0),
+            "db_confirmed_matches": m["db_confirmed_matches"],
             "sql": r.backends.get("sql", {}).get("backend"),
             "broker": r.backends.get("broker", {}).get("backend", "(none)"),
         })

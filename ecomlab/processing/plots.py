@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from ecomlab.notebook import readable_log_axes
+
 __all__ = ["erlang_figure", "modes_figure", "rate_figure", "waterfall_figure"]
 
 _LANES = ["customer waits", "background: payment", "background: inventory", "handler"]
@@ -44,7 +46,7 @@ def waterfall_figure(frames: list[pd.DataFrame]) -> Any:
     fig.update_layout(title="One order, step by step (simulated, mean latencies, no queueing)",
                       barmode="overlay", height=260 * len(frames) + 80,
                       legend_title_text="who does the work")
-    return fig
+    return readable_log_axes(fig)
 
 
 def rate_figure(df: pd.DataFrame) -> Any:
@@ -70,7 +72,7 @@ def rate_figure(df: pd.DataFrame) -> Any:
     fig.update_yaxes(type="log", title_text="time (ms, log scale)")
     fig.update_xaxes(title_text="arrival rate (orders/s)")
     fig.update_layout(title="Response time vs arrival rate (simulated)", height=450)
-    return fig
+    return readable_log_axes(fig)
 
 
 def erlang_figure(df: pd.DataFrame) -> Any:
@@ -93,7 +95,7 @@ def erlang_figure(df: pd.DataFrame) -> Any:
                       xaxis_title="utilization rho = lambda / (c mu)",
                       yaxis_title=f"mean wait in queue (s, mean service {1 / mu:g} s)",
                       height=420)
-    return fig
+    return readable_log_axes(fig)
 
 
 def modes_figure(df: pd.DataFrame) -> Any:
@@ -111,4 +113,4 @@ def modes_figure(df: pd.DataFrame) -> Any:
     fig.update_layout(barmode="group", height=420,
                       title=f"sync vs async at {rate:g} orders/s ({df['label'].iloc[0]})",
                       yaxis={"type": "log", "title": "ms (log scale)"})
-    return fig
+    return readable_log_axes(fig)

@@ -165,7 +165,10 @@ def test_the_explorer_run_returns_a_note_a_measured_row_and_the_simulated_curve(
                                        write_ratio=0.1, ttl_s=5.0, products=60, requests=200)
     assert "Che predicts" in note
     assert table.loc[0, "label"] == "measured"
-    assert 0.0 < table.loc[0, "hit_ratio"] <= 1.0
+    # 200 requests over 60 products at Zipf 1.1: the first read of each product misses, the
+    # rest of the reads mostly hit; a hit ratio outside this band means hits are miscounted
+    assert 0.4 < table.loc[0, "hit_ratio"] < 0.95
+    assert table.loc[0, "db_reads"] >= 1
     assert 15 in list(fig.data[1].x)
 
 

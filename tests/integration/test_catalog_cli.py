@@ -38,7 +38,10 @@ def test_run_catalog_json_has_the_documented_keys(capsys, monkeypatch) -> None:
     assert rel["rename_rows_touched"] == 1
     assert doc["rename_docs_touched"] == doc["brand_name_copies"] > 1
     assert rel["mixed_reads_during_rename"] == 0
-    assert doc["mixed_reads_during_rename"] >= 0
+    # one probe read per round is sent in mid-rename: mixed on the documents, never in SQL
+    assert doc["rename"]["probe_reads"] == doc["rename"]["probe_mixed"] == 1
+    assert doc["mixed_reads_during_rename"] >= 1
+    assert rel["rename"]["probe_reads"] == 1 and rel["rename"]["probe_mixed"] == 0
     assert data["duplication_factor"] == doc["brand_name_copies"]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -337,4 +336,4 @@ def test_threads_share_one_loaded_store_safely(loaded) -> None:
     for t in threads:
         t.join()
     assert not errors
-    assert isinstance(pd.DataFrame([v.as_dict() for v in expected]), pd.DataFrame)
+    assert len(expected) > 0  # the threads compared a non-empty listing, not two empty ones

@@ -57,8 +57,14 @@ def test_stopwatch_measures_real_elapsed_time() -> None:
     with timed() as sw:
         sum(range(100_000))
     assert sw.elapsed_ns > 0
+    frozen = sw.elapsed_ns
+    sum(range(100_000))
+    assert sw.elapsed_ns == frozen  # stopped when the block ended
     running = Stopwatch()
-    assert running.elapsed_ms >= 0
+    first = running.elapsed_ns
+    sum(range(100_000))
+    assert running.elapsed_ns > first  # still running: it keeps counting
+    assert running.stop() == pytest.approx(running.elapsed_ns / 1e6)
 
 
 def test_result_carries_label_seed_params_and_versions_into_json() -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ecomlab.errors import InvalidInput
-from ecomlab.notebook import explorer, setup
+from ecomlab.notebook import Table, explorer, setup
 
 
 def test_setup_selects_the_mimetype_renderer_and_lists_every_store(
@@ -23,12 +23,7 @@ def test_setup_selects_the_mimetype_renderer_and_lists_every_store(
     assert table["embedded"].all()
 
 
-def test_explorer_runs_with_the_control_values_and_shows_errors_without_a_traceback(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import IPython.display
-
-    shown: list[object] = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+def test_explorer_runs_with_the_control_values_and_shows_errors_without_a_traceback() -> None:
     calls: list[dict[str, object]] = []
 
     def run(buyers: int, strategy: str) -> pd.DataFrame:
@@ -42,11 +37,17 @@ def test_explorer_runs_with_the_control_values_and_shows_errors_without_a_traceb
                    run, title="demo")
     assert isinstance(box, w.VBox)
     assert calls == [{"buyers": 4, "strategy": "b"}]
+    first = box.last_shown[0]
+    assert isinstance(first, Table)  # a DataFrame is shown through the table helper
+    assert first.frame["buyers"].tolist() == ["4"]
+    out = box.children[-1]
+    assert isinstance(out, w.Output)
+    assert "text/html" in out.outputs[0]["data"]  # the output is the widget's saved state
     buyers.value = 0
     button = next(c for c in box.children if isinstance(c, w.Button))
     button.click()
-    assert isinstance(shown[0], pd.DataFrame)
-    message = shown[-1].data  # type: ignore[attr-defined]
+    assert len(box.last_shown) == len(out.outputs) == 1
+    message = box.last_shown[-1].data
     assert "InvalidInput: buyers must be &gt;= 1, got 0" in message
     assert "Traceback" not in message
     assert calls[-1] == {"buyers": 0, "strategy": "b"}

@@ -141,17 +141,12 @@ def test_cli_bad_input_exits_2_with_one_line(argv: list[str],
     assert len(captured.err.strip().splitlines()) == 1
 
 
-def test_explorer_widget_shows_a_figure_and_a_table_on_its_first_run(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import IPython.display
-    import pandas as pd
+def test_explorer_widget_shows_a_figure_and_a_table_on_its_first_run() -> None:
     import plotly.graph_objects as go
 
+    from ecomlab.notebook import Table
     from ecomlab.processing.widget import processing_explorer
 
-    shown: list[object] = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
-    monkeypatch.setattr(go.Figure, "show", lambda self, *a, **k: shown.append(self))
-    processing_explorer(seed=1)
-    assert [type(x) for x in shown] == [go.Figure, pd.DataFrame]
-    assert list(shown[1].index) == ["sync", "async"]  # type: ignore[attr-defined]
+    shown = processing_explorer(seed=1).last_shown
+    assert [type(x) for x in shown] == [go.Figure, Table]  # a DataFrame shown through table()
+    assert list(shown[1].frame.index) == ["sync", "async"]  # type: ignore[attr-defined]
