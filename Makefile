@@ -52,12 +52,11 @@ test: lint types unit nbval
 # that, and should a cell still stall it ends at the 300 s cell timeout and the notebook is run
 # once more, saying so.
 notebooks: $(STAMP)
-	@run="$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	      --ExecutePreprocessor.timeout=300 --ExecutePreprocessor.store_widget_state=True"; \
-	for nb in notebooks/*.ipynb; do \
+	@for nb in notebooks/*.ipynb; do \
 	    echo "== $$nb"; \
-	    $$run $$nb || { echo "== $$nb failed or stalled: running it once more"; \
-	                    $$run $$nb; } || exit 1; \
+	    $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	        --ExecutePreprocessor.timeout=300 --ExecutePreprocessor.store_widget_state=True \
+	        $$nb || exit 1; \
 	done
 
 bench: $(STAMP)
