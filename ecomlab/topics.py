@@ -87,7 +87,7 @@ TOPICS: tuple[Topic, ...] = (
           "storage and schema change",
           "02_catalog_sql_vs_documents.ipynb", "`ecomlab run catalog`",
           cli="ecomlab.catalog.cli", run="ecomlab.catalog.experiment:run_catalog",
-          claims="ecomlab.catalog.experiment:catalog_claims",
+          claims="ecomlab.catalog.claims:catalog_claims",
           ledger="ecomlab.catalog.claims:catalog_ledger"),
     Topic("03", "processing", "Order processing: synchronous vs asynchronous",
           "what a customer waits for, and what happens under load",

@@ -18,12 +18,17 @@ from ecomlab._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ecomlab.catalog.checks import ProductFilter, product_filter, validate_catalog
+    from ecomlab.catalog.claims import catalog_claims, catalog_ledger
     from ecomlab.catalog.documents import load_documents
+    from ecomlab.catalog.experiment import run_catalog
     from ecomlab.catalog.relational import LoadReport, load_relational
     from ecomlab.catalog.views import ProductPage, ProductView
 
 #: exported name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
+    "catalog_claims": "ecomlab.catalog.claims",
+    "catalog_ledger": "ecomlab.catalog.claims",
+    "run_catalog": "ecomlab.catalog.experiment",
     "LoadReport": "ecomlab.catalog.relational",
     "ProductFilter": "ecomlab.catalog.checks",
     "ProductPage": "ecomlab.catalog.views",
@@ -40,8 +45,11 @@ __all__ = [
     "ProductFilter",
     "ProductPage",
     "ProductView",
+    "catalog_claims",
+    "catalog_ledger",
     "load_documents",
     "load_relational",
     "product_filter",
+    "run_catalog",
     "validate_catalog",
 ]

@@ -48,7 +48,7 @@ from ecomlab.catalog.writes import (
 )
 from ecomlab.datagen import Catalog, generate_catalog
 from ecomlab.errors import InvalidInput
-from ecomlab.measure import Claim, Result, progress
+from ecomlab.measure import Result, progress
 from ecomlab.stores import (
     SQL_BACKENDS,
     DocumentStore,
@@ -61,7 +61,6 @@ from ecomlab.stores import (
 __all__ = [
     "COST_PER_PRODUCT",
     "MAX_PRODUCTS",
-    "catalog_claims",
     "hierarchy_run",
     "integrity_probe",
     "query_texts",
@@ -510,139 +509,3 @@ def schemas_side_by_side(catalog: Catalog, backend: str = "duckdb") -> str:
 
 
 # ------------------------------------------------------------------------------ the ledger
-
-def _p50(run: dict[str, Any], model: str, question: str) -> float:
-    return float(run[model]["queries_ms"][question]["p50"])
-
-
-def catalog_claims(run: Result, writes: pd.DataFrame | None = None,
-                   probe: dict[str, Any] | None = None,
-                   hierarchy: pd.DataFrame | None = None) -> list[Claim]:
-    """The seed's claims about SQL and NoSQL, each with the verdict the measurements give.
-
-    Args:
-        run: a :func:`run_catalog` result.
-        writes: a :func:`write_costs` table (optional).
-        probe: an :func:`integrity_probe` answer (optional).
-        hierarchy: a :func:`hierarchy_run` table (optional).
-    """
-    m = run.metrics
-    rel, doc = m["relational"], m["documents"]
-    sb, db = rel["backend"], doc["backend"]
-    on = f"{sb} vs {db}, {m['products']} products (measured)"
-    mock = db == "mongomock"
-    claims: list[Claim] = []
-    sm, dm = rel["rename"], doc["rename"]
-    acid = sm["mixed_reads"] == 0
-    claims.append(Claim(
-        "catalog", "SQL (normalized)", "ACID compliance", "pro",
-        "supported" if acid else "refuted",
-        f"{sm['mixed_reads']} of {sm['reads_during_rename']} reads overlapping {sm['rounds']} "
-        f"brand renames saw a mix of names (1 row per rename, one transaction); a malformed "
-        f"catalog load rolls back completely (tested)", on))
-    if hierarchy is None:
-        lookup = ""
-    else:
-        h = {str(k): float(v) for k, v in zip(hierarchy["method"], hierarchy["p50_ms"],
-                                               strict=True)}
-        lookup = (f"; a subtree found with only parent_id (recursive CTE) took "
-                  f"{h['recursive CTE']:.2f} ms p50 vs "
-                  f"{h['materialized path']:.2f} ms by path prefix")
-    claims.append(Claim(
-        "catalog", "SQL (normalized)", "complex queries", "pro", "qualified",
-        f"the listing is one statement over 5 tables with a per-dialect aggregate; both models "
-        f"answered all 4 questions identically ({m['results_identical']}), because the "
-        f"document was shaped for them{lookup}", on))
-    if probe is None:
-        probe = m.get("integrity")
-    if probe is not None:
-        claims.append(Claim(
-            "catalog", "SQL (normalized)", "data integrity", "pro",
-            "supported" if probe["relational_refused"] and probe["documents_accepted"]
-            else "qualified",
-            f"a product with an unknown brand: relational refused="
-            f"{probe['relational_refused']}, documents accepted={probe['documents_accepted']}",
-            on))
-    else:
-        claims.append(Claim(
-            "catalog", "SQL (normalized)", "data integrity", "pro", "supported",
-            f"a brand name is stored {rel['brand_name_copies']} time(s) in SQL vs "
-            f"{doc['brand_name_copies']} in documents; duplicate skus are refused by a UNIQUE "
-            "constraint inside the load transaction (tested)", on))
-    if writes is not None:
-        typed = writes[writes["operation"] == "add attribute kind (typed column)"].iloc[0]
-        eav = writes[writes["operation"] == "add attribute kind (EAV rows)"].iloc[0]
-        dset = writes[(writes["model"] == "documents")
-                      & (writes["operation"] == "add attribute kind")].iloc[0]
-        refused = str(typed["note"]).startswith("refused")
-        rigid = (f"typed column: {typed['note']} ({typed['ms']:.1f} ms total, "
-                 f"{typed['touched']} rows backfilled); EAV rows: no DDL, {eav['ms']:.1f} ms; "
-                 f"documents: no DDL, {dset['touched']} documents $set in {dset['ms']:.1f} ms")
-        claims.append(Claim("catalog", "SQL (normalized)", "schema rigidity", "con",
-                            "supported" if refused else "qualified", rigid,
-                            on + "; ADD COLUMN is a metadata change here, the rigidity is the "
-                                 "migration process, not its run time"))
-        claims.append(Claim("catalog", "NoSQL (documents)", "flexible schema", "pro",
-                            "qualified", rigid,
-                            on + "; the seed's SQL attribute table (EAV) is as flexible, "
-                                 "at the price of untyped values"))
-    else:
-        claims.append(Claim("catalog", "SQL (normalized)", "schema rigidity", "con",
-                            "not measurable here",
-                            "run write_costs() to measure a new attribute kind", on))
-        claims.append(Claim("catalog", "NoSQL (documents)", "flexible schema", "pro",
-                            "not measurable here",
-                            "run write_costs() to measure a new attribute kind", on))
-    claims.append(Claim(
-        "catalog", "SQL (normalized)", "join complexity", "con", "qualified",
-        f"listing p50 {_p50(m, 'relational', 'listing'):.2f} ms (5-table join + aggregate) vs "
-        f"{_p50(m, 'documents', 'listing'):.2f} ms (one find); product page "
-        f"{_p50(m, 'relational', 'product_page'):.2f} vs "
-        f"{_p50(m, 'documents', 'product_page'):.2f} ms; three dialects needed three "
-        "aggregate functions", on + ("; mongomock scans in Python, so the document latencies "
-                                     "are not MongoDB's" if mock else "")))
-    not_here = ("one machine, one process: needs several servers under load (e.g. PostgreSQL "
-                "with read replicas or Citus vs a sharded MongoDB cluster, with a load "
-                "generator) to measure")
-    claims.append(Claim("catalog", "SQL (normalized)", "scaling challenges", "con",
-                        "not measurable here", not_here, "single machine"))
-    if mock:
-        fast = Claim(
-            "catalog", "NoSQL (documents)", "fast reads", "pro", "not measurable here",
-            f"product page: 1 document read vs a 5-table join; measured p50 "
-            f"{_p50(m, 'documents', 'product_page'):.2f} ms on mongomock vs "
-            f"{_p50(m, 'relational', 'product_page'):.2f} ms on {sb}, but mongomock is a Python "
-            "emulator that ignores indexes: set ECOMLAB_MONGO_URL to a MongoDB to measure", on)
-    else:
-        faster = _p50(m, "documents", "product_page") < _p50(m, "relational", "product_page")
-        fast = Claim(
-            "catalog", "NoSQL (documents)", "fast reads", "pro",
-            "supported" if faster else "refuted",
-            f"product page p50 {_p50(m, 'documents', 'product_page'):.2f} ms vs "
-            f"{_p50(m, 'relational', 'product_page'):.2f} ms; listing "
-            f"{_p50(m, 'documents', 'listing'):.2f} vs {_p50(m, 'relational', 'listing'):.2f} ms",
-            on)
-    claims.append(fast)
-    claims.append(Claim("catalog", "NoSQL (documents)", "horizontal scaling", "pro",
-                        "not measurable here", not_here, "single machine"))
-    ratio = doc["storage_bytes"] / max(rel["storage_bytes"], 1)
-    claims.append(Claim(
-        "catalog", "NoSQL (documents)", "data duplication", "con", "supported",
-        f"the busiest brand's name is stored {doc['brand_name_copies']} times vs "
-        f"{rel['brand_name_copies']} (duplication factor {m['duplication_factor']}); a rename "
-        f"writes {doc['rename_docs_touched']} documents vs {rel['rename_rows_touched']} row; "
-        f"document data {doc['storage_bytes']:,} B vs relational {rel['storage_bytes']:,} B "
-        f"(x{ratio:.2f}, {sb} size includes indexes and block slack)", on))
-    claims.append(Claim(
-        "catalog", "NoSQL (documents)", "eventual consistency", "con",
-        "supported" if dm["mixed_reads"] > 0 else "qualified",
-        f"{dm['mixed_reads']} of {dm['reads_during_rename']} reads overlapping the renames "
-        f"showed old and new brand names together, over ~{dm['mixed_window_ms']:.1f} ms per "
-        f"rename ({dm['touched']} documents rewritten one at a time)",
-        on + "; this is denormalization lag inside one server, not replica lag"))
-    claims.append(Claim(
-        "catalog", "NoSQL (documents)", "limited transactions", "con", "qualified",
-        f"mongomock has no multi-document transactions, so the rename cannot be made atomic "
-        f"here ({dm['mixed_reads']} mixed reads); MongoDB >= 4.0 has them on replica sets, at "
-        "a cost only a real replica set can measure", on))
-    return claims

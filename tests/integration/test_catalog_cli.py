@@ -7,7 +7,8 @@ import json
 import pytest
 
 from ecomlab import cli
-from ecomlab.catalog.experiment import catalog_claims, run_catalog
+from ecomlab.catalog.claims import catalog_claims
+from ecomlab.catalog.experiment import run_catalog
 from ecomlab.measure import VERDICTS, claims_frame
 
 
