@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ecomlab._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ecomlab.caching.claims import caching_claims
+    from ecomlab.caching.claims import caching_claims, caching_ledger
     from ecomlab.caching.compare import strategies_frame, ttl_curve, warmup_frame
     from ecomlab.caching.outage import CacheSwitch, outage_table, run_outage
     from ecomlab.caching.plots import hit_ratio_figure, latency_figure, staleness_figure, ttl_figure
@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "WriteThroughService": "ecomlab.caching.services",
     "caching_claims": "ecomlab.caching.claims",
     "caching_explorer": "ecomlab.caching.widget",
+    "caching_ledger": "ecomlab.caching.claims",
     "che_hit_ratio": "ecomlab.caching.simulate",
     "drift_table": "ecomlab.caching.redis_lru",
     "explore_caching": "ecomlab.caching.widget",
@@ -99,6 +100,7 @@ __all__ = [
     "WriteThroughService",
     "caching_claims",
     "caching_explorer",
+    "caching_ledger",
     "che_hit_ratio",
     "drift_table",
     "explore_caching",

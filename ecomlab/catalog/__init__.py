@@ -23,10 +23,13 @@ if TYPE_CHECKING:
     from ecomlab.catalog.experiment import run_catalog
     from ecomlab.catalog.relational import LoadReport, load_relational
     from ecomlab.catalog.views import ProductPage, ProductView
+    from ecomlab.catalog.widget import catalog_explorer, explore_sizes
 
 #: exported name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
     "catalog_claims": "ecomlab.catalog.claims",
+    "catalog_explorer": "ecomlab.catalog.widget",
+    "explore_sizes": "ecomlab.catalog.widget",
     "catalog_ledger": "ecomlab.catalog.claims",
     "run_catalog": "ecomlab.catalog.experiment",
     "LoadReport": "ecomlab.catalog.relational",
@@ -46,7 +49,9 @@ __all__ = [
     "ProductPage",
     "ProductView",
     "catalog_claims",
+    "catalog_explorer",
     "catalog_ledger",
+    "explore_sizes",
     "load_documents",
     "load_relational",
     "product_filter",

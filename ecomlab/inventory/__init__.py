@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ecomlab._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ecomlab.inventory.claims import inventory_claims
+    from ecomlab.inventory.claims import inventory_claims, inventory_ledger
     from ecomlab.inventory.experiment import (
         InventoryRun,
         resolve_backend,
@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "invariants": "ecomlab.inventory.plots",
     "inventory_claims": "ecomlab.inventory.claims",
     "inventory_explorer": "ecomlab.inventory.widget",
+    "inventory_ledger": "ecomlab.inventory.claims",
     "latency_figure": "ecomlab.inventory.plots",
     "lock_wait_figure": "ecomlab.inventory.plots",
     "oversell_figure": "ecomlab.inventory.plots",
@@ -75,6 +76,7 @@ __all__ = [
     "invariants",
     "inventory_claims",
     "inventory_explorer",
+    "inventory_ledger",
     "latency_figure",
     "lock_wait_figure",
     "oversell_figure",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ecomlab._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from ecomlab.messaging.claims import messaging_claims, messaging_ledger
     from ecomlab.messaging.experiment import (
         MODES,
         MessagingParams,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         place_order_directly,
     )
     from ecomlab.messaging.services import make_services
+    from ecomlab.messaging.widget import failure_outcomes, messaging_explorer
 
 #: exported name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
@@ -43,7 +45,11 @@ _EXPORTS: dict[str, str] = {
     "ProcessedLedger": "ecomlab.messaging.flows",
     "cascade_table": "ecomlab.messaging.experiment",
     "expected_success_share": "ecomlab.messaging.experiment",
+    "failure_outcomes": "ecomlab.messaging.widget",
     "make_services": "ecomlab.messaging.services",
+    "messaging_claims": "ecomlab.messaging.claims",
+    "messaging_explorer": "ecomlab.messaging.widget",
+    "messaging_ledger": "ecomlab.messaging.claims",
     "outcome_frame": "ecomlab.messaging.experiment",
     "place_order_directly": "ecomlab.messaging.flows",
     "reordered_share": "ecomlab.messaging.experiment",
@@ -61,7 +67,11 @@ __all__ = [
     "ProcessedLedger",
     "cascade_table",
     "expected_success_share",
+    "failure_outcomes",
     "make_services",
+    "messaging_claims",
+    "messaging_explorer",
+    "messaging_ledger",
     "outcome_frame",
     "place_order_directly",
     "reordered_share",

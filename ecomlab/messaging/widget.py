@@ -8,7 +8,7 @@ from ecomlab.messaging.experiment import outcome_frame, run_messaging
 from ecomlab.messaging.plots import outcome_figure
 from ecomlab.validate import integer, probability
 
-__all__ = ["failure_explorer", "failure_outcomes"]
+__all__ = ["failure_outcomes", "messaging_explorer"]
 
 
 def failure_outcomes(failure_rate: float = 0.3, crash_rate: float = 0.1,
@@ -35,7 +35,7 @@ def failure_outcomes(failure_rate: float = 0.3, crash_rate: float = 0.1,
     return frame, fig
 
 
-def failure_explorer(seed: int = 42) -> Any:
+def messaging_explorer(seed: int = 42) -> Any:
     """A widget: failure-rate, crash and duplicate sliders; Run shows the table and plot."""
     import ipywidgets as w
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from ecomlab._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from ecomlab.processing.claims import processing_claims, processing_ledger
+    from ecomlab.processing.live import run_live
     from ecomlab.processing.pipeline import (
         DISTRIBUTIONS,
         MODES,
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
         sync_pipeline,
     )
     from ecomlab.processing.simulate import ENGINES, run_fast, run_simpy, simulate_processing
+    from ecomlab.processing.widget import explore_modes, processing_explorer
 
 #: exported name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
@@ -36,8 +39,13 @@ _EXPORTS: dict[str, str] = {
     "Step": "ecomlab.processing.pipeline",
     "async_pipeline": "ecomlab.processing.pipeline",
     "draw": "ecomlab.processing.pipeline",
+    "explore_modes": "ecomlab.processing.widget",
     "make_pipeline": "ecomlab.processing.pipeline",
+    "processing_claims": "ecomlab.processing.claims",
+    "processing_explorer": "ecomlab.processing.widget",
+    "processing_ledger": "ecomlab.processing.claims",
     "run_fast": "ecomlab.processing.simulate",
+    "run_live": "ecomlab.processing.live",
     "run_simpy": "ecomlab.processing.simulate",
     "simulate_processing": "ecomlab.processing.simulate",
     "sync_pipeline": "ecomlab.processing.pipeline",
@@ -54,8 +62,13 @@ __all__ = [
     "Step",
     "async_pipeline",
     "draw",
+    "explore_modes",
     "make_pipeline",
+    "processing_claims",
+    "processing_explorer",
+    "processing_ledger",
     "run_fast",
+    "run_live",
     "run_simpy",
     "simulate_processing",
     "sync_pipeline",

@@ -91,3 +91,19 @@ def test_topic_packages_export_lazily_what_they_list() -> None:
         package = importlib.import_module(topic.package)
         for name in package.__all__:
             assert getattr(package, name) is not None, (topic.slug, name)
+
+
+def test_every_measured_topic_shows_the_same_faces() -> None:
+    """run_<slug> (or the registered run), <slug>_claims, <slug>_ledger and <slug>_explorer,
+    all from the topic's package."""
+    import importlib
+
+    for topic in available_topics():
+        if not topic.ledger:
+            continue
+        package = importlib.import_module(topic.package)
+        run_name = topic.run.partition(":")[2]
+        for name in (run_name, f"{topic.slug}_claims", f"{topic.slug}_ledger",
+                     f"{topic.slug}_explorer"):
+            assert name in package.__all__ and callable(getattr(package, name)), (
+                topic.slug, name)
