@@ -36,6 +36,7 @@ __all__ = [
     "SearchResponse",
     "facets_from_rows",
     "price_bucket",
+    "price_range_buckets",
     "query_words",
     "search_request",
 ]
@@ -49,6 +50,21 @@ ALL_ENGINES = ENGINES + VARIANTS
 PRICE_RANGES: tuple[tuple[str, float | None, float | None], ...] = (
     ("<50", None, 50.0), ("50-100", 50.0, 100.0), ("100-500", 100.0, 500.0),
     (">=500", 500.0, None))
+
+
+def price_range_buckets() -> list[dict[str, float]]:
+    """:data:`PRICE_RANGES` as Elasticsearch ``range`` aggregation buckets (``from``/``to``)."""
+    buckets: list[dict[str, float]] = []
+    for _, lo, hi in PRICE_RANGES:
+        bucket: dict[str, float] = {}
+        if lo is not None:
+            bucket["from"] = lo
+        if hi is not None:
+            bucket["to"] = hi
+        buckets.append(bucket)
+    return buckets
+
+
 MAX_LIMIT = 1000
 #: a search box's limit: text beyond it is ignored (characters), as most shops cap the box
 MAX_QUERY_CHARS = 200

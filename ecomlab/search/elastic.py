@@ -30,6 +30,7 @@ from ecomlab.search.base import (
     SearchProduct,
     SearchRequest,
     SearchResponse,
+    price_range_buckets,
 )
 
 __all__ = ["MAPPINGS", "ElasticsearchEngine", "request_body"]
@@ -62,14 +63,7 @@ def request_body(request: SearchRequest) -> dict[str, Any]:
         if request.max_price is not None:
             bounds["lte"] = request.max_price
         filters.append({"range": {"price": bounds}})
-    ranges: list[dict[str, float]] = []
-    for _, lo, hi in PRICE_RANGES:
-        r: dict[str, float] = {}
-        if lo is not None:
-            r["from"] = lo
-        if hi is not None:
-            r["to"] = hi
-        ranges.append(r)
+    ranges = price_range_buckets()
     return {
         "size": request.limit,
         "track_total_hits": True,

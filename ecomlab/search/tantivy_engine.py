@@ -38,6 +38,7 @@ from ecomlab.search.base import (
     SearchProduct,
     SearchRequest,
     SearchResponse,
+    price_range_buckets,
 )
 
 __all__ = ["ANALYZER", "FIELD_BOOSTS", "FUZZY_BOOST", "TantivyEngine", "aggregation_body",
@@ -59,14 +60,7 @@ def auto_edits(term: str) -> int:
 
 def aggregation_body() -> dict[str, Any]:
     """The seed's aggregations in the Elasticsearch JSON that ``Searcher.aggregate`` takes."""
-    ranges: list[dict[str, float]] = []
-    for _, lo, hi in PRICE_RANGES:
-        r: dict[str, float] = {}
-        if lo is not None:
-            r["from"] = lo
-        if hi is not None:
-            r["to"] = hi
-        ranges.append(r)
+    ranges = price_range_buckets()
     return {"brands": {"terms": {"field": "brand_kw", "size": _TERMS_SIZE}},
             "categories": {"terms": {"field": "category_kw", "size": _TERMS_SIZE}},
             "price_ranges": {"range": {"field": "price", "ranges": ranges}}}
