@@ -1,0 +1,199 @@
+"""Every notebook in JupyterLab: restart the kernel and run all, then check what a student sees.
+
+For each notebook a JupyterLab server starts on a free port with a token (in a temporary copy of
+``notebooks/``, so the committed files are never rewritten), Chromium opens the notebook, runs
+"Restart Kernel and Run All Cells" and waits until every cell has run and the kernel is idle.
+Then: no error output; every plotly figure drawn (an svg inside ``.js-plotly-plot``); every
+widget drawn (no "Loading widget..." and no ``VBox(children=...`` text); and in each explorer
+(a widget with a Run button) moving the first slider one step and pressing Run changes the
+output. Screenshots: ``build/screenshots/lab-<notebook>.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import NOTEBOOKS, ROOT, SCREENSHOTS, PageWatch
+
+pytestmark = pytest.mark.browser
+
+# per notebook, generous: 01 runs its strategies on embedded stores
+RUN_ALL_TIMEOUT_S = int(os.environ.get("ECOMLAB_RUN_ALL_TIMEOUT", "600"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A JupyterLab server over a copy of notebooks/: (base URL, token)."""
+    work = tmp_path_factory.mktemp("lab") / "notebooks"
+    shutil.copytree(ROOT / "notebooks", work)
+    port, token = _free_port(), secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyterlab", f"--port={port}", "--ip=127.0.0.1",
+           "--no-browser", f"--IdentityProvider.token={token}", f"--notebook-dir={work}",
+           "--LabApp.expose_app_in_browser=True", "--ServerApp.port_retries=0"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = (work.parent / "lab.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("JupyterLab did not start: "
+                                + (work.parent / "lab.log").read_text()[-2000:])
+                time.sleep(0.5)
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+# What the notebook panel holds, read from JupyterLab's own model (not from the screen).
+STATE_JS = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!w || !w.content || !w.content.model || !w.sessionContext) return null;
+  const cells = w.content.model.cells, out = {cells: 0, pending: 0, errors: []};
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code') continue;
+    out.cells++;
+    if (c.executionCount === null && c.sharedModel.getSource().trim()) out.pending++;
+    for (const o of c.outputs.toJSON())
+      if (o.output_type === 'error') out.errors.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
+  }
+  const k = w.sessionContext.session && w.sessionContext.session.kernel;
+  out.status = k ? k.status : 'none';
+  out.busy = document.querySelectorAll('.jp-InputPrompt').length > 0 &&
+    Array.from(document.querySelectorAll('.jp-InputPrompt')).some(p => p.innerText.includes('*'));
+  return out;
+}"""
+
+# Plotly's data in an element, without the random uids, so a redraw of the same data compares equal.
+OUTPUT_JS = """el => {
+  const figs = Array.from(el.querySelectorAll('.js-plotly-plot')).map(
+    g => JSON.stringify((g.data || []).map(t => {
+      const c = Object.assign({}, t); delete c.uid; return c; })));
+  return el.innerText + '\\n' + figs.join('\\n');
+}"""
+
+
+def _run_all(page: Any) -> dict[str, Any]:
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                           "&& window.jupyterapp.shell.currentWidget.sessionContext "
+                           "&& window.jupyterapp.shell.currentWidget.sessionContext.session "
+                           "&& window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
+                           timeout=120_000)
+    page.evaluate("() => { const w = window.jupyterapp.shell.currentWidget; "
+                  "w.content.model.cells.length; "
+                  "for (let i = 0; i < w.content.model.cells.length; i++) {"
+                  "  const c = w.content.model.cells.get(i); if (c.type === 'code') {"
+                  "    c.outputs.clear(); c.executionCount = null; } } }")
+    # not awaited: the command's promise waits for the dialog clicked below
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); }")
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    accept.wait_for(timeout=30_000)
+    accept.click()
+    deadline = time.monotonic() + RUN_ALL_TIMEOUT_S
+    state: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        state = page.evaluate(STATE_JS) or {}
+        if state and state["pending"] == 0 and state["status"] == "idle" and not state["busy"]:
+            return state
+        if state.get("errors"):
+            return state
+        if os.environ.get("ECOMLAB_BROWSER_DEBUG"):
+            print(f"waiting: {state}", file=sys.stderr, flush=True)
+            page.screenshot(path=str(SCREENSHOTS / "lab-debug.png"))
+        page.wait_for_timeout(1000)
+    pytest.fail(f"run-all did not finish in {RUN_ALL_TIMEOUT_S} s: {state}")
+
+
+def _expected_figures(nb_path: Path) -> int:
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    return sum("application/vnd.plotly.v1+json" in o.get("data", {})
+               for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
+
+
+def _check_explorers(page: Any) -> int:
+    """Move each explorer's first slider one step, press Run, and require a changed output."""
+    runs = page.locator("button.jupyter-button", has_text="Run")
+    for i in range(runs.count()):
+        button = runs.nth(i)
+        box = button.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
+        output = box.locator(".widget-output").first
+        before = output.evaluate(OUTPUT_JS)
+        handle = box.locator(".noUi-handle").first
+        assert handle.count(), f"explorer {i} has no slider to move"
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        value = handle.get_attribute("aria-valuenow")
+        page.keyboard.press("ArrowRight")
+        if handle.get_attribute("aria-valuenow") == value:  # at its maximum
+            page.keyboard.press("ArrowLeft")
+        assert handle.get_attribute("aria-valuenow") != value, f"explorer {i}: slider stuck"
+        button.click()
+        page.wait_for_function(
+            f"([el, before]) => ({OUTPUT_JS})(el) !== before && el.innerText.trim() !== ''",
+            arg=[output.element_handle(), before], timeout=RUN_ALL_TIMEOUT_S * 1000)
+        page.wait_for_timeout(500)
+    return int(runs.count())
+
+
+@pytest.mark.timeout(RUN_ALL_TIMEOUT_S * 2)
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
+def test_notebook_runs_all_in_jupyterlab(lab: tuple[str, str], watched: PageWatch,
+                                         nb_path: Path) -> None:
+    base, token = lab
+    page = watched.page
+    watched.allow_only(lambda url: url.startswith(base) or url.startswith("data:")
+                       or url.startswith("blob:"))
+    started = time.monotonic()
+    page.goto(f"{base}/lab/tree/{nb_path.name}?token={token}", wait_until="load")
+    state = _run_all(page)
+    run_all_s = time.monotonic() - started
+    assert not state["errors"], state["errors"]
+    expected = _expected_figures(nb_path)
+    if expected:
+        page.wait_for_function(
+            "n => document.querySelectorAll('.jp-Notebook .js-plotly-plot svg.main-svg').length"
+            " >= n", arg=expected, timeout=60_000)
+    figures = page.locator(".jp-Notebook .js-plotly-plot")
+    for i in range(figures.count()):
+        assert figures.nth(i).locator("svg").count() > 0, f"figure {i} has no svg"
+    page.wait_for_function("() => !document.querySelector('.jp-Notebook').innerText"
+                           ".includes('Loading widget')", timeout=60_000)
+    text = page.inner_text(".jp-Notebook")
+    assert "VBox(children=" not in text and "Loading widget" not in text
+    explorers = _check_explorers(page)
+    page.screenshot(path=str(SCREENSHOTS / f"lab-{nb_path.stem}.png"))
+    print(f"{nb_path.name}: run-all {run_all_s:.1f} s, {figures.count()} figures, "
+          f"{explorers} explorers checked (measured)")
+    assert not watched.blocked, f"the lab asked outside the server for {watched.blocked}"
