@@ -58,6 +58,8 @@ def test_notebook_page_renders_offline(watched: PageWatch, stem: str) -> None:
     views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
     if views:
         assert page.locator(".jupyter-widgets").count() >= views
+    if figures.count():
+        figures.first.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / f"book-{stem}.png"))
     assert not watched.errors, watched.errors
     assert not watched.blocked, f"the page asked the network for {watched.blocked}"

@@ -83,9 +83,9 @@ STATE_JS = """() => {
   const cells = w.content.model.cells, out = {cells: 0, pending: 0, errors: []};
   for (let i = 0; i < cells.length; i++) {
     const c = cells.get(i);
-    if (c.type !== 'code') continue;
+    if (c.type !== 'code' || !c.sharedModel.getSource().trim()) continue;
     out.cells++;
-    if (c.executionCount === null && c.sharedModel.getSource().trim()) out.pending++;
+    if (c.executionCount === null) out.pending++;
     for (const o of c.outputs.toJSON())
       if (o.output_type === 'error') out.errors.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
   }
@@ -111,11 +111,10 @@ def _run_all(page: Any) -> dict[str, Any]:
                            "&& window.jupyterapp.shell.currentWidget.sessionContext.session "
                            "&& window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
                            timeout=120_000)
-    page.evaluate("() => { const w = window.jupyterapp.shell.currentWidget; "
-                  "w.content.model.cells.length; "
-                  "for (let i = 0; i < w.content.model.cells.length; i++) {"
-                  "  const c = w.content.model.cells.get(i); if (c.type === 'code') {"
-                  "    c.outputs.clear(); c.executionCount = null; } } }")
+    # clear outputs and execution counts first, so "every cell has a count" means "has run now"
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+    cleared = STATE_JS.replace("return out;", "return out.pending === out.cells ? out : null;")
+    page.wait_for_function(cleared, timeout=30_000)
     # not awaited: the command's promise waits for the dialog clicked below
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); }")
     accept = page.locator(".jp-Dialog .jp-mod-accept")
@@ -140,6 +139,19 @@ def _expected_figures(nb_path: Path) -> int:
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
     return sum("application/vnd.plotly.v1+json" in o.get("data", {})
                for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
+
+
+WIDGETS_DRAWN_JS = """() => {
+  const mime = 'application/vnd.jupyter.widget-view+json';
+  const outs = document.querySelectorAll(
+    `.jp-Notebook .jp-OutputArea-output[data-mime-type="${mime}"]`);
+  return Array.from(outs).every(o => o.querySelector('.jupyter-widgets'));
+}"""
+
+
+def _code_sources(nb_path: Path) -> list[str]:
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
 
 def _check_explorers(page: Any) -> int:
@@ -190,9 +202,13 @@ def test_notebook_runs_all_in_jupyterlab(lab: tuple[str, str], watched: PageWatc
         assert figures.nth(i).locator("svg").count() > 0, f"figure {i} has no svg"
     page.wait_for_function("() => !document.querySelector('.jp-Notebook').innerText"
                            ".includes('Loading widget')", timeout=60_000)
+    # every widget output drawn as a widget (the views render after the cell has finished)
+    page.wait_for_function(WIDGETS_DRAWN_JS, timeout=60_000)
     text = page.inner_text(".jp-Notebook")
     assert "VBox(children=" not in text and "Loading widget" not in text
     explorers = _check_explorers(page)
+    calls = sum(src.count("_explorer(") for src in _code_sources(nb_path))
+    assert explorers >= calls, f"{calls} explorer calls but {explorers} Run buttons drawn"
     page.screenshot(path=str(SCREENSHOTS / f"lab-{nb_path.stem}.png"))
     print(f"{nb_path.name}: run-all {run_all_s:.1f} s, {figures.count()} figures, "
           f"{explorers} explorers checked (measured)")
