@@ -52,7 +52,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = (work.parent / "lab.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=work,
+                            start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -141,10 +142,10 @@ def _expected_figures(nb_path: Path) -> int:
                for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
 
 
-WIDGETS_DRAWN_JS = """() => {
+WIDGETS_DRAWN_JS = """root => {
   const mime = 'application/vnd.jupyter.widget-view+json';
   const outs = document.querySelectorAll(
-    `.jp-Notebook .jp-OutputArea-output[data-mime-type="${mime}"]`);
+    `${root} .jp-OutputArea-output[data-mime-type="${mime}"]`);
   return Array.from(outs).every(o => o.querySelector('.jupyter-widgets'));
 }"""
 
@@ -154,9 +155,9 @@ def _code_sources(nb_path: Path) -> list[str]:
     return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
 
-def _check_explorers(page: Any) -> int:
+def _check_explorers(page: Any, root: str) -> int:
     """Move each explorer's first slider one step, press Run, and require a changed output."""
-    runs = page.locator("button.jupyter-button", has_text="Run")
+    runs = page.locator(f"{root} button.jupyter-button", has_text="Run")
     for i in range(runs.count()):
         button = runs.nth(i)
         box = button.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
@@ -188,25 +189,27 @@ def test_notebook_runs_all_in_jupyterlab(lab: tuple[str, str], watched: PageWatc
     watched.allow_only(lambda url: url.startswith(base) or url.startswith("data:")
                        or url.startswith("blob:"))
     started = time.monotonic()
-    page.goto(f"{base}/lab/tree/{nb_path.name}?token={token}", wait_until="load")
+    # ?reset: a fresh workspace, so the notebooks of earlier tests do not reopen beside this one
+    page.goto(f"{base}/lab/tree/{nb_path.name}?reset&token={token}", wait_until="load")
     state = _run_all(page)
+    root = "#" + page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
     run_all_s = time.monotonic() - started
     assert not state["errors"], state["errors"]
     expected = _expected_figures(nb_path)
     if expected:
         page.wait_for_function(
-            "n => document.querySelectorAll('.jp-Notebook .js-plotly-plot svg.main-svg').length"
-            " >= n", arg=expected, timeout=60_000)
-    figures = page.locator(".jp-Notebook .js-plotly-plot")
+            "([root, n]) => document.querySelectorAll(`${root} .js-plotly-plot svg.main-svg`)"
+            ".length >= n", arg=[root, expected], timeout=60_000)
+    figures = page.locator(f"{root} .js-plotly-plot")
     for i in range(figures.count()):
         assert figures.nth(i).locator("svg").count() > 0, f"figure {i} has no svg"
-    page.wait_for_function("() => !document.querySelector('.jp-Notebook').innerText"
-                           ".includes('Loading widget')", timeout=60_000)
+    page.wait_for_function("root => !document.querySelector(root).innerText"
+                           ".includes('Loading widget')", arg=root, timeout=60_000)
     # every widget output drawn as a widget (the views render after the cell has finished)
-    page.wait_for_function(WIDGETS_DRAWN_JS, timeout=60_000)
-    text = page.inner_text(".jp-Notebook")
+    page.wait_for_function(WIDGETS_DRAWN_JS, arg=root, timeout=60_000)
+    text = page.inner_text(root)
     assert "VBox(children=" not in text and "Loading widget" not in text
-    explorers = _check_explorers(page)
+    explorers = _check_explorers(page, root)
     calls = sum(src.count("_explorer(") for src in _code_sources(nb_path))
     assert explorers >= calls, f"{calls} explorer calls but {explorers} Run buttons drawn"
     page.screenshot(path=str(SCREENSHOTS / f"lab-{nb_path.stem}.png"))
