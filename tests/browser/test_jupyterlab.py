@@ -155,6 +155,16 @@ def _code_sources(nb_path: Path) -> list[str]:
     return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
 
+def _changed(handle: Any, value: str | None, wait_s: float = 3.0) -> bool:
+    """Whether the slider's value leaves ``value`` within ``wait_s`` (it updates on a frame)."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if handle.get_attribute("aria-valuenow") != value:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def _check_explorers(page: Any, root: str) -> int:
     """Move each explorer's first slider one step, press Run, and require a changed output."""
     runs = page.locator(f"{root} button.jupyter-button", has_text="Run")
@@ -166,11 +176,23 @@ def _check_explorers(page: Any, root: str) -> int:
         handle = box.locator(".noUi-handle").first
         assert handle.count(), f"explorer {i} has no slider to move"
         handle.scroll_into_view_if_needed()
-        handle.focus()
         value = handle.get_attribute("aria-valuenow")
-        page.keyboard.press("ArrowRight")
-        if handle.get_attribute("aria-valuenow") == value:  # at its maximum
-            page.keyboard.press("ArrowLeft")
+        for key in ("ArrowRight", "ArrowLeft"):  # left when the slider is at its maximum
+            handle.focus()
+            page.keyboard.press(key)
+            if _changed(handle, value):
+                break
+        else:  # some sliders ignore the keys: drag the handle, as a student would
+            box_ = handle.bounding_box()
+            assert box_ is not None
+            x, y = box_["x"] + box_["width"] / 2, box_["y"] + box_["height"] / 2
+            for dx in (40, -40):
+                page.mouse.move(x, y)
+                page.mouse.down()
+                page.mouse.move(x + dx, y, steps=5)
+                page.mouse.up()
+                if _changed(handle, value):
+                    break
         assert handle.get_attribute("aria-valuenow") != value, f"explorer {i}: slider stuck"
         button.click()
         page.wait_for_function(
