@@ -155,6 +155,20 @@ def _code_sources(nb_path: Path) -> list[str]:
     return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
 
+KERNEL_JS = "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+IDLE_JS = f"() => {KERNEL_JS}.status === 'idle'"
+# armed before Run is pressed, so a run shorter than one poll is still seen as busy
+ARM_JS = f"""() => {{
+  const k = {KERNEL_JS};
+  window.__ecomlabSawBusy = false;
+  if (window.__ecomlabArmed !== k) {{
+    window.__ecomlabArmed = k;
+    k.statusChanged.connect((_, st) => {{ if (st === 'busy') window.__ecomlabSawBusy = true; }});
+  }}
+}}"""
+BUSY_SEEN_JS = "() => window.__ecomlabSawBusy === true"
+
+
 def _changed(handle: Any, value: str | None, wait_s: float = 3.0) -> bool:
     """Whether the slider's value leaves ``value`` within ``wait_s`` (it updates on a frame)."""
     deadline = time.monotonic() + wait_s
@@ -172,6 +186,8 @@ def _check_explorers(page: Any, root: str) -> int:
         button = runs.nth(i)
         box = button.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
         output = box.locator(".widget-output").first
+        page.wait_for_function(IDLE_JS, timeout=RUN_ALL_TIMEOUT_S * 1000)
+        page.wait_for_timeout(1000)  # let the last figure finish drawing
         before = output.evaluate(OUTPUT_JS)
         handle = box.locator(".noUi-handle").first
         assert handle.count(), f"explorer {i} has no slider to move"
@@ -194,7 +210,11 @@ def _check_explorers(page: Any, root: str) -> int:
                 if _changed(handle, value):
                     break
         assert handle.get_attribute("aria-valuenow") != value, f"explorer {i}: slider stuck"
+        page.evaluate(ARM_JS)
         button.click()
+        # the run is over when the kernel has been busy and is idle again
+        page.wait_for_function(BUSY_SEEN_JS, timeout=RUN_ALL_TIMEOUT_S * 1000)
+        page.wait_for_function(IDLE_JS, timeout=RUN_ALL_TIMEOUT_S * 1000)
         page.wait_for_function(
             f"([el, before]) => ({OUTPUT_JS})(el) !== before && el.innerText.trim() !== ''",
             arg=[output.element_handle(), before], timeout=RUN_ALL_TIMEOUT_S * 1000)
