@@ -86,3 +86,36 @@ def test_prev_next_walk_the_notebooks(watched: PageWatch) -> None:
         seen.append(page.url.rsplit("/", 1)[-1].removesuffix(".html"))
     assert seen == [nb.stem for nb in NOTEBOOKS]
     assert not watched.blocked
+
+
+def test_book_works_from_a_plain_static_server(watched: PageWatch) -> None:
+    import functools
+    import http.server
+    import threading
+
+    if not (BOOK / "index.html").is_file():
+        pytest.skip(f"{BOOK} is missing: run 'make book' first")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(BOOK)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        watched.allow_only(lambda url: url.startswith(base + "/"))
+        page = watched.page
+        for stem in [nb.stem for nb in NOTEBOOKS if _saved_plotly_count(nb.stem)][-1:]:
+            page.goto(f"{base}/{stem}.html", wait_until="load")
+            page.wait_for_function(
+                "n => document.querySelectorAll('.js-plotly-plot svg.main-svg').length >= n",
+                arg=_saved_plotly_count(stem), timeout=30_000)
+            page.wait_for_function(
+                "() => !document.body.innerText.includes('Loading widget')", timeout=30_000)
+        assert not watched.errors, watched.errors
+        assert not watched.blocked, watched.blocked
+    finally:
+        server.shutdown()
+        server.server_close()
