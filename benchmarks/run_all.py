@@ -97,6 +97,23 @@ def run_benchmark(path: Path, timeout: float, extra: list[str]) -> list[dict[str
     return rows
 
 
+def notebook_timings() -> list[dict[str, Any]]:
+    """Run-all and explorer Run times from the last ``make browser`` (JupyterLab, Chromium)."""
+    path = OUT / "notebooks.json"
+    if not path.is_file():
+        print(f"(no {path}: run 'make browser' for notebook run-all and widget times)")
+        return []
+    rows = []
+    for stem, t in sorted(json.loads(path.read_text(encoding="utf-8")).items()):
+        src = f"make browser, {t.get('when', '')}"
+        rows.append(_row(f"{stem} restart and run all (JupyterLab)", t["run_all_s"], "s",
+                         "measured", source=src))
+        for i, lat in enumerate(t.get("explorer_run_s", [])):
+            rows.append(_row(f"{stem} explorer {i} Run (click to idle)", lat, "s", "measured",
+                             source=src))
+    return rows
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return ""
@@ -136,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in benches:
         for extra in [[], *EXTRA_RUNS.get(path.stem, [])]:
             rows.extend(run_benchmark(path, args.timeout, extra))
+    rows.extend(notebook_timings())
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "table.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     table = markdown(rows)

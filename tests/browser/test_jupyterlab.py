@@ -136,6 +136,18 @@ def _run_all(page: Any) -> dict[str, Any]:
     pytest.fail(f"run-all did not finish in {RUN_ALL_TIMEOUT_S} s: {state}")
 
 
+TIMINGS = ROOT / "build" / "bench" / "notebooks.json"
+
+
+def _record(stem: str, run_all_s: float, latencies: list[float]) -> None:
+    """Keep this run's timings for benchmarks/run_all.py's table (label: measured)."""
+    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(TIMINGS.read_text()) if TIMINGS.is_file() else {}
+    data[stem] = {"run_all_s": run_all_s, "explorer_run_s": latencies,
+                  "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    TIMINGS.write_text(json.dumps(data, indent=2))
+
+
 def _expected_figures(nb_path: Path) -> int:
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
     return sum("application/vnd.plotly.v1+json" in o.get("data", {})
@@ -179,8 +191,12 @@ def _changed(handle: Any, value: str | None, wait_s: float = 3.0) -> bool:
     return False
 
 
-def _check_explorers(page: Any, root: str) -> int:
-    """Move each explorer's first slider one step, press Run, and require a changed output."""
+def _check_explorers(page: Any, root: str) -> list[float]:
+    """Move each explorer's first slider one step, press Run, and require a changed output.
+
+    Returns each explorer's Run latency (click to kernel idle, seconds).
+    """
+    latencies: list[float] = []
     runs = page.locator(f"{root} button.jupyter-button", has_text="Run")
     for i in range(runs.count()):
         button = runs.nth(i)
@@ -211,15 +227,17 @@ def _check_explorers(page: Any, root: str) -> int:
                     break
         assert handle.get_attribute("aria-valuenow") != value, f"explorer {i}: slider stuck"
         page.evaluate(ARM_JS)
+        clicked = time.monotonic()
         button.click()
         # the run is over when the kernel has been busy and is idle again
         page.wait_for_function(BUSY_SEEN_JS, timeout=RUN_ALL_TIMEOUT_S * 1000)
         page.wait_for_function(IDLE_JS, timeout=RUN_ALL_TIMEOUT_S * 1000)
+        latencies.append(time.monotonic() - clicked)
         page.wait_for_function(
             f"([el, before]) => ({OUTPUT_JS})(el) !== before && el.innerText.trim() !== ''",
             arg=[output.element_handle(), before], timeout=RUN_ALL_TIMEOUT_S * 1000)
         page.wait_for_timeout(500)
-    return int(runs.count())
+    return latencies
 
 
 @pytest.mark.timeout(RUN_ALL_TIMEOUT_S * 2)
@@ -251,9 +269,11 @@ def test_notebook_runs_all_in_jupyterlab(lab: tuple[str, str], watched: PageWatc
     page.wait_for_function(WIDGETS_DRAWN_JS, arg=root, timeout=60_000)
     text = page.inner_text(root)
     assert "VBox(children=" not in text and "Loading widget" not in text
-    explorers = _check_explorers(page, root)
+    latencies = _check_explorers(page, root)
+    explorers = len(latencies)
     calls = sum(src.count("_explorer(") for src in _code_sources(nb_path))
     assert explorers >= calls, f"{calls} explorer calls but {explorers} Run buttons drawn"
+    _record(nb_path.stem, run_all_s, latencies)
     page.screenshot(path=str(SCREENSHOTS / f"lab-{nb_path.stem}.png"))
     print(f"{nb_path.name}: run-all {run_all_s:.1f} s, {figures.count()} figures, "
           f"{explorers} explorers checked (measured)")
