@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 PYTEST_ARGS ?=
 
-.PHONY: lab test lint types unit notebooks nbval bench clean env
+.PHONY: lab test lint types unit notebooks nbval bench book browser chromium clean env
 
 env: $(STAMP)
 
@@ -36,7 +36,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest tests $(PYTEST_ARGS)
+	$(BIN)/pytest tests -m "not browser" $(PYTEST_ARGS)
 
 nbval: $(STAMP)
 	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg \
@@ -59,8 +59,38 @@ notebooks: $(STAMP)
 	        $$nb || exit 1; \
 	done
 
+# Every benchmarks/bench_*.py, then one table of figures, anchors, ratios and targets
+# (build/bench/table.md and table.json).
 bench: $(STAMP)
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/run_all.py
+
+# The static widget manager for ipywidgets 8 (the one nb-offline-convert ships is for 7).
+HTML_MANAGER := 1.0.15
+VENDOR       := build/vendor
+$(VENDOR)/html-manager/dist/embed-amd.js:
+	@command -v npm >/dev/null || { echo "== the book needs npm to fetch @jupyter-widgets/html-manager@$(HTML_MANAGER) once: apt-get install -y npm"; exit 1; }
+	@echo "== fetching @jupyter-widgets/html-manager@$(HTML_MANAGER) into $(VENDOR)/ (once)"
+	@mkdir -p $(VENDOR) && rm -rf $(VENDOR)/html-manager $(VENDOR)/package
+	cd $(VENDOR) && npm pack --silent @jupyter-widgets/html-manager@$(HTML_MANAGER) >/dev/null \
+	    && tar xzf jupyter-widgets-html-manager-$(HTML_MANAGER).tgz && mv package html-manager
+
+# The notebooks as committed -> build/book/ (index, claims, one page each; works offline).
+BOOK_ARGS ?=
+book: $(STAMP) $(VENDOR)/html-manager/dist/embed-amd.js
+	$(BIN)/python -m ecomlab.book $(BOOK_ARGS)
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here).
+chromium:
+	@command -v chromium >/dev/null || { \
+	    if [ "$$(id -u)" = 0 ]; then echo "== installing Debian's chromium for the browser tests (about a minute)"; \
+	        (apt-get install -y chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y chromium >/dev/null; }) \
+	        || echo "== could not install chromium: the browser tests will be skipped"; \
+	    else echo "== no chromium (sudo apt-get install -y chromium): the browser tests will be skipped"; fi; }
+
+# The book and every notebook in a real browser (JupyterLab restart-and-run-all); screenshots
+# in build/screenshots/.
+browser: book chromium
+	$(BIN)/pytest tests/browser -m browser -p no:cacheprovider $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

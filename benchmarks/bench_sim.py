@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
+from _table import emit
 
 from ecomlab.processing import simulate_processing
 from ecomlab.sim import simulate_queue
@@ -75,11 +76,50 @@ def best_of(run: Callable[[], object], repeats: int) -> float:
     return min(times)
 
 
+def ciw_beside(lam: float, mu: float, c: int, customers: int) -> None:
+    """Ciw (a queueing-network library) on the same M/M/c: speed and mean wait vs Erlang C."""
+    try:
+        import ciw
+    except ImportError:
+        print("  Ciw: not installed (pip install -c constraints.txt -e '.[dev]')")
+        return
+    network = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(rate=lam)],
+        service_distributions=[ciw.dists.Exponential(rate=mu)], number_of_servers=[c])
+    ciw.seed(1)
+    t = time.perf_counter()
+    sim = ciw.Simulation(network)
+    sim.simulate_until_max_customers(customers, method="Finish")
+    t_ciw = time.perf_counter() - t
+    records = sim.get_all_records()
+    warm = len(records) // 10  # the same warm-up share as ours
+    waits = [r.waiting_time for r in sorted(records, key=lambda r: r.arrival_date)[warm:]]
+    ciw_wait = sum(waits) / len(waits)
+    t = time.perf_counter()
+    ours = simulate_queue(lam, mu, c, customers=customers, seed=1)
+    t_ours = time.perf_counter() - t
+    closed = ours.metrics["erlang_c"]
+    exact = closed["mean_wait_s"] if isinstance(closed, dict) else None
+    our_wait = ours.metrics["mean_wait_s"]
+    print(f"  Ciw {ciw.__version__}: {customers:,} customers in {t_ciw:.2f} s; ecomlab "
+          f"{t_ours:.2f} s ({t_ciw / t_ours:.1f}x faster); mean wait Ciw {ciw_wait:.3f} s, "
+          f"ecomlab {our_wait:.3f} s, Erlang C {exact if exact is None else f'{exact:.3f}'} s")
+    emit(f"M/M/{c} customers/s vs Ciw", customers / t_ours, "customers/s", label="measured",
+         anchor=f"Ciw {ciw.__version__}, same queue", anchor_value=customers / t_ciw,
+         target="reported (no target)")
+    if exact:
+        for who, wait in (("ecomlab", our_wait), (f"Ciw {ciw.__version__}", ciw_wait)):
+            emit(f"M/M/{c} mean wait, {who}", wait, "s", label="simulated",
+                 anchor="Erlang C closed form", anchor_value=exact, target="within 10%",
+                 met=abs(wait / exact - 1) <= 0.10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=200_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ciw-customers", type=int, default=100_000)
     args = parser.parse_args()
     lam, mu, c, n = 3.2, 1.0, 4, args.customers
 
@@ -96,6 +136,10 @@ def main() -> None:
           f"(draws, run, warm-up, statistics, Erlang C)")
     print(f"  overhead   : {overhead:+.1%} per event (target <= +25%: "
           f"{'met' if overhead <= 0.25 else 'NOT met'})")
+    emit(f"M/M/{c} simulator events/s", rate_ours, "events/s", label="measured",
+         anchor="bare SimPy, same queue", anchor_value=rate_bare,
+         target="overhead <= +25% (ratio >= 0.8)", met=overhead <= 0.25)
+    ciw_beside(lam, mu, c, args.ciw_customers)
     t = time.perf_counter()
     simulate_queue(lam, mu, c, customers=n, seed=1, engine="fast")
     t_fast = time.perf_counter() - t
@@ -112,6 +156,8 @@ def main() -> None:
           f"{'met' if t_lean <= 60 else 'NOT met'}); response p99 "
           f"{m['response_ms']['p99']:.0f} ms, completion p99 {m['completion_ms']['p99']:.0f} ms "
           f"(simulated)")
+    emit(f"{orders:,} simulated orders, lean engine", t_lean, "s", label="measured",
+         target="<= 60 s", met=t_lean <= 60)
     sample = min(100_000, orders)
     t = time.perf_counter()
     simulate_processing("async", orders=sample, arrival_rate=8.0, seed=1, engine="simpy")
