@@ -191,8 +191,52 @@ def _changed(handle: Any, value: str | None, wait_s: float = 3.0) -> bool:
     return False
 
 
+def _move_slider(page: Any, handle: Any, i: int) -> None:
+    handle.scroll_into_view_if_needed()
+    value = handle.get_attribute("aria-valuenow")
+    for key in ("ArrowRight", "ArrowLeft"):  # left when the slider is at its maximum
+        handle.focus()
+        page.keyboard.press(key)
+        if _changed(handle, value):
+            return
+    # some sliders ignore the keys: drag the handle, as a student would
+    box_ = handle.bounding_box()
+    assert box_ is not None
+    x, y = box_["x"] + box_["width"] / 2, box_["y"] + box_["height"] / 2
+    for dx in (40, -40):
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + dx, y, steps=5)
+        page.mouse.up()
+        if _changed(handle, value):
+            return
+    raise AssertionError(f"explorer {i}: slider stuck")
+
+
+def _change_one_control(page: Any, box: Any, i: int) -> None:
+    """Move the explorer's first slider; without one, edit its first text box or dropdown."""
+    handle = box.locator(".noUi-handle").first
+    if handle.count():
+        _move_slider(page, handle, i)
+        return
+    text = box.locator(".widget-text input").first
+    if text.count():
+        old = text.input_value()
+        new = old[:-1] if len(old) > 2 else old + "s"  # a different query, still a word
+        text.fill(new)
+        text.press("Tab")  # the widget syncs its value on blur
+        assert text.input_value() == new, f"explorer {i}: text box did not take {new!r}"
+        return
+    select = box.locator(".widget-dropdown select").first
+    assert select.count(), f"explorer {i} has no slider, text box or dropdown to change"
+    values = select.locator("option").evaluate_all("els => els.map(e => e.value)")
+    current = select.input_value()
+    other = next(v for v in values if v != current)
+    select.select_option(other)
+
+
 def _check_explorers(page: Any, root: str) -> list[float]:
-    """Move each explorer's first slider one step, press Run, and require a changed output.
+    """Change one control of each explorer, press Run, and require a changed output.
 
     Returns each explorer's Run latency (click to kernel idle, seconds).
     """
@@ -205,27 +249,7 @@ def _check_explorers(page: Any, root: str) -> list[float]:
         page.wait_for_function(IDLE_JS, timeout=RUN_ALL_TIMEOUT_S * 1000)
         page.wait_for_timeout(1000)  # let the last figure finish drawing
         before = output.evaluate(OUTPUT_JS)
-        handle = box.locator(".noUi-handle").first
-        assert handle.count(), f"explorer {i} has no slider to move"
-        handle.scroll_into_view_if_needed()
-        value = handle.get_attribute("aria-valuenow")
-        for key in ("ArrowRight", "ArrowLeft"):  # left when the slider is at its maximum
-            handle.focus()
-            page.keyboard.press(key)
-            if _changed(handle, value):
-                break
-        else:  # some sliders ignore the keys: drag the handle, as a student would
-            box_ = handle.bounding_box()
-            assert box_ is not None
-            x, y = box_["x"] + box_["width"] / 2, box_["y"] + box_["height"] / 2
-            for dx in (40, -40):
-                page.mouse.move(x, y)
-                page.mouse.down()
-                page.mouse.move(x + dx, y, steps=5)
-                page.mouse.up()
-                if _changed(handle, value):
-                    break
-        assert handle.get_attribute("aria-valuenow") != value, f"explorer {i}: slider stuck"
+        _change_one_control(page, box, i)
         page.evaluate(ARM_JS)
         clicked = time.monotonic()
         button.click()
