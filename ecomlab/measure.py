@@ -42,6 +42,7 @@ __all__ = [
     "ThroughputSummary",
     "claim_id",
     "claims_frame",
+    "one_row",
     "package_versions",
     "progress",
     "timed",
@@ -348,3 +349,22 @@ def worker_pool(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def one_row(df: pd.DataFrame, where: Mapping[str, object], hint: str = "") -> pd.Series:
+    """The single row of ``df`` whose columns equal ``where``; :class:`InvalidInput` otherwise.
+
+    Claims builders read their figures this way, so a table that lacks the run a claim needs
+    (or holds it twice) is an error naming the row, never a silently wrong figure. ``hint``
+    says how to build the right table.
+    """
+    import pandas as pd
+
+    mask = pd.Series(True, index=df.index)
+    for col, value in where.items():
+        mask &= df[col] == value
+    rows = df[mask]
+    if len(rows) != 1:
+        raise InvalidInput(f"expected one row for {where!r}, found {len(rows)}"
+                           + (f"; {hint}" if hint else ""))
+    return rows.iloc[0]

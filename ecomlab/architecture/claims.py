@@ -20,24 +20,18 @@ from typing import Any
 
 import pandas as pd
 
-from ecomlab.errors import InvalidInput
-from ecomlab.measure import Claim
+from ecomlab.measure import Claim, one_row
 
 __all__ = ["architecture_claims", "architecture_evidence", "architecture_ledger"]
 
 TOPIC = "architecture"
-_RUN = "ecomlab run architecture"
 
 
 def _one(df: pd.DataFrame, **where: object) -> pd.Series:
-    mask = pd.Series(True, index=df.index)
-    for col, value in where.items():
-        mask &= df[col] == value
-    rows = df[mask]
-    if len(rows) != 1:
-        raise InvalidInput(f"expected one row for {where!r}, found {len(rows)}; build the "
-                           "tables with architecture_evidence() first")
-    return rows.iloc[0]
+    return one_row(df, where, "build the tables with architecture_evidence() first")
+_RUN = "ecomlab run architecture"
+
+
 
 
 def architecture_evidence(*, quick: bool = True, seed: int = 42) -> dict[str, pd.DataFrame]:

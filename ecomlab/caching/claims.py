@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from ecomlab.measure import Claim
+from ecomlab.measure import Claim, one_row
 
 __all__ = ["caching_claims", "caching_ledger"]
 
@@ -25,13 +25,9 @@ TOPIC = "caching"
 
 
 def _one(df: pd.DataFrame, **where: object) -> pd.Series:
-    mask = pd.Series(True, index=df.index)
-    for col, value in where.items():
-        mask &= df[col] == value
-    rows = df[mask]
-    if len(rows) != 1:
-        raise KeyError(f"expected one row for {where!r}, found {len(rows)}")
-    return rows.iloc[0]
+    return one_row(df, where)
+
+
 
 
 def _served(text: str) -> tuple[int, int]:
