@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from ecomlab import validate
+from ecomlab import budget, validate
 from ecomlab.caching.repository import Product, ProductTable
 from ecomlab.caching.services import (
     FIXES,
@@ -300,6 +300,7 @@ def _replay(service: ProductService, table: ProductTable, keys: np.ndarray,
                     age = ledger.staleness_ns(pid, p.version, t0)
                     if age is not None:
                         stale[w].append(age)
+                budget.advance()  # the command line's progress and Ctrl-C report
         except BaseException as exc:  # surfaced in the caller's thread below
             errors.append(exc)
             barrier.abort()
