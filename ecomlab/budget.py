@@ -103,13 +103,23 @@ class Tally:
         with self._lock:
             self.done += n
             if self.announce_first is not None:
-                seconds, basis = self.announce_first
-                self.announce_first = None
-                if self._display is not None:  # only where progress is shown
-                    total = f"{self.total:,} " if self.total is not None else ""
-                    announce(f"{self.what}, {total}{self.unit}", seconds, basis=basis)
+                self._announce()
             if self._display is not None:
                 self._display.update(self)
+
+    def announce(self) -> None:
+        """Print the run's estimate now (if it is a long run) instead of at its first unit."""
+        with self._lock:
+            self._announce()
+
+    def _announce(self) -> None:
+        if self.announce_first is None:
+            return
+        seconds, basis = self.announce_first
+        self.announce_first = None
+        if self._display is not None:  # only where progress is shown
+            total = f"{self.total:,} " if self.total is not None else ""
+            announce(f"{self.what}, {total}{self.unit}", seconds, basis=basis)
 
     def close(self) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import json
 import math
@@ -267,7 +268,22 @@ def _interrupted(as_json: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 2 user mistake, 1 unexpected failure,
-    130 interrupted)."""
+    130 interrupted).
+
+    Run as the command (``argv`` read from ``sys.argv``), the objects left when it returns are
+    frozen out of the garbage collector: the interpreter's final collection would otherwise
+    walk every record of a large run before the process exits (5-8 s after an interrupted
+    100,000-order inventory run on a loaded 2-core machine), though nothing is left to do.
+    """
+    if argv is not None:
+        return _main(argv)
+    try:
+        return _main(None)
+    finally:
+        gc.freeze()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from ecomlab import budget, plans
 
     args: argparse.Namespace | None = None

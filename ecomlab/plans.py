@@ -19,7 +19,8 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ecomlab import budget
+from ecomlab import budget, validate
+from ecomlab.errors import InvalidInput
 
 __all__ = ["PLANS", "Plan", "begin", "command_key", "estimate"]
 
@@ -49,11 +50,15 @@ class Plan:
         total: how many units the parsed arguments ask for (``None``: not known up front).
         seconds: the estimated wall time and how it was estimated (``None``: no estimate;
             catalog commands announce their own, with a memory check).
+        early: announce before the command starts rather than at its first unit: for
+            commands that count in large steps (a whole replication), whose estimate checks
+            the same bounds as the command so a rejected value still prints only its error.
     """
 
     unit: str
     total: Callable[[argparse.Namespace], int | None]
     seconds: Callable[[argparse.Namespace], tuple[float, str]] | None = None
+    early: bool = False
 
 
 def _inventory(a: argparse.Namespace) -> tuple[float, str]:
@@ -95,12 +100,20 @@ def _architecture(a: argparse.Namespace) -> tuple[float, str]:
 
 
 def _queue(a: argparse.Namespace) -> tuple[float, str]:
+    from ecomlab.sim.mmc import MAX_CUSTOMERS
+
+    validate.integer("customers", a.customers, minimum=100, maximum=MAX_CUSTOMERS)
+    validate.integer("replications", a.replications, minimum=1, maximum=100)
+    validate.number("arrival_rate", a.arrival_rate, minimum=0.0, min_inclusive=False)
+    validate.number("service_rate", a.service_rate, minimum=0.0, min_inclusive=False)
+    validate.integer("workers", a.workers, minimum=1)
     per = QUEUE_S_PER_CUSTOMER[a.engine]
     return (a.customers * a.replications * per,
             f"{per * 1e6:.1f} us per customer measured with --engine {a.engine}")
 
 
 def _cache(a: argparse.Namespace) -> tuple[float, str]:
+    validate.integer("requests", a.requests, minimum=10, maximum=100_000_000)
     return (a.requests * CACHE_SIM_S_PER_REQUEST,
             f"{CACHE_SIM_S_PER_REQUEST * 1e6:.1f} us per request measured")
 
@@ -114,8 +127,9 @@ PLANS: dict[tuple[str, str], Plan] = {
     ("run", "catalog"): Plan("products loaded (two stores)", lambda a: 2 * a.products),
     ("run", "architecture"): Plan("orders", lambda a: a.orders, _architecture),
     ("run", "search"): Plan("engines evaluated", lambda a: None),
-    ("simulate", "queue"): Plan("customers", lambda a: a.customers * a.replications, _queue),
-    ("simulate", "cache"): Plan("requests", lambda a: a.requests, _cache),
+    ("simulate", "queue"): Plan("customers", lambda a: a.customers * a.replications, _queue,
+                                early=True),
+    ("simulate", "cache"): Plan("requests", lambda a: a.requests, _cache, early=True),
     ("generate", "catalog"): Plan("products", lambda a: a.products),
 }
 
@@ -134,7 +148,8 @@ def estimate(args: argparse.Namespace) -> tuple[float, str] | None:
         return None
     try:
         return plan.seconds(args)
-    except (TypeError, ValueError, ZeroDivisionError, KeyError, OverflowError):
+    except (TypeError, ValueError, ZeroDivisionError, KeyError, OverflowError, AttributeError,
+            InvalidInput):
         return None  # a value the command itself will reject with its own message
 
 
@@ -152,4 +167,6 @@ def begin(args: argparse.Namespace) -> budget.Tally | None:
         total = None
     tally = budget.start(" ".join(key), plan.unit, total)
     tally.announce_first = estimate(args)
+    if plan.early and tally.announce_first is not None:
+        tally.announce()
     return tally

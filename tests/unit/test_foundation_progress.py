@@ -57,7 +57,8 @@ def test_the_estimate_follows_the_arrival_schedule_and_measured_costs() -> None:
                                           arrival_rate=200.0)) or (0, "")
     assert seconds == 100.0 and "--arrival-rate" in basis
     seconds, basis = plans.estimate(_args(command="simulate", model="queue", customers=10**6,
-                                          replications=2, engine="simpy")) or (0, "")
+                                          replications=2, engine="simpy", arrival_rate=3.6,
+                                          service_rate=1.0, workers=4)) or (0, "")
     assert seconds == pytest.approx(2e6 * plans.QUEUE_S_PER_CUSTOMER["simpy"])
     assert "measured" in basis
     # a value the command will reject gives no estimate (its own one-line error follows)
