@@ -157,17 +157,20 @@ def test_every_key_a_run_writes_has_a_ttl_after_every_write(
 
 def test_a_cache_entrys_own_ttl_is_kept_and_keys_outside_the_namespace_are_left_alone(
         ) -> None:
+    import uuid
+
     store = kvmod.kv_store(fresh=True)
     c = store.client
-    c.set("ecomlab:t:entry", "v", px=5000)
-    c.incr("ecomlab:t:entry2")
-    c.mset({"ecomlab:t:a": 1, "outside": 2})
+    t = f"ecomlab:t{uuid.uuid4().hex[:8]}:"
+    c.set(t + "entry", "v", px=5000)
+    c.incr(t + "entry2")
+    c.mset({t + "a": 1, t[8:] + "outside": 2})
     pipe = c.pipeline(transaction=False)
-    pipe.incrby("ecomlab:t:new", 3)
-    pipe.get("ecomlab:t:new")
+    pipe.incrby(t + "new", 3)
+    pipe.get(t + "new")
     assert pipe.execute() == [3, "3"]  # the caller's results only
-    assert 0 < c.pttl("ecomlab:t:entry") <= 5000
+    assert 0 < c.pttl(t + "entry") <= 5000
     assert all(0 < c.ttl(k) <= kvmod.KEY_TTL_S for k in
-               ("ecomlab:t:entry2", "ecomlab:t:a", "ecomlab:t:new"))
-    assert c.ttl("outside") == -1
+               (t + "entry2", t + "a", t + "new"))
+    assert c.ttl(t[8:] + "outside") == -1
     store.dispose()
