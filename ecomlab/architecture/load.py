@@ -24,6 +24,8 @@ from typing import Any
 import anyio
 import httpx
 
+from ecomlab import budget
+
 __all__ = ["LoadOutcome", "RawClient", "generate"]
 
 
@@ -151,6 +153,7 @@ async def generate(client: httpx.AsyncClient | RawClient, order_url: str, page_u
         out.page_ok.append(p_status == 200)
         key = str(o_status)
         out.statuses[key] = out.statuses.get(key, 0) + 1
+        budget.advance()  # the command line's progress and Ctrl-C report
 
     async def watch() -> None:
         while check is not None:
