@@ -159,8 +159,10 @@ def test_a_cache_entrys_own_ttl_is_kept_and_keys_outside_the_namespace_are_left_
         ) -> None:
     import uuid
 
-    store = kvmod.kv_store(fresh=True)
-    c = store.client
+    import fakeredis
+
+    # a private fakeredis, whatever ECOMLAB_REDIS_URL says (no keys on a real server)
+    c = kvmod._fake_client(fakeredis.FakeServer(), decode_responses=True)
     t = f"ecomlab:t{uuid.uuid4().hex[:8]}:"
     c.set(t + "entry", "v", px=5000)
     c.incr(t + "entry2")
@@ -173,4 +175,4 @@ def test_a_cache_entrys_own_ttl_is_kept_and_keys_outside_the_namespace_are_left_
     assert all(0 < c.ttl(k) <= kvmod.KEY_TTL_S for k in
                (t + "entry2", t + "a", t + "new"))
     assert c.ttl(t[8:] + "outside") == -1
-    store.dispose()
+    c.close()
