@@ -277,3 +277,25 @@ def test_elasticsearch_snippets_add_a_highlight_section_and_parse_escaped() -> N
     snip = hit_snippet({"highlight": {"title": [f"{OPEN}Laptop{CLOSE} <i>"]}})
     assert snip.title == "<mark>Laptop</mark> &lt;i&gt;" and snip.method == "engine"
     assert hit_snippet({}).method == "none"
+
+
+def test_stores_lists_the_search_kind_embedded_or_by_url(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    from ecomlab.config import Settings
+    from ecomlab.stores import describe_stores
+
+    monkeypatch.delenv("ECOMLAB_SEARCH_URL", raising=False)
+    entry = describe_stores(Settings(), check=False)["search"]
+    assert entry == {"backend": "tantivy", "embedded": True, "url": None,
+                     "variable": "ECOMLAB_SEARCH_URL", "database": "sqlite-fts5"}
+    monkeypatch.setenv("ECOMLAB_SEARCH_URL", "http://user:pw@127.0.0.1:9200")
+    entry = describe_stores(Settings(), check=False)["search"]
+    assert entry["backend"] == "elasticsearch" and entry["embedded"] is False
+    assert entry["url"] == "http://user:***@127.0.0.1:9200" and "reachable" not in entry
+
+
+def test_a_search_url_where_no_elasticsearch_answers_is_refused_quickly() -> None:
+    from ecomlab.stores import search_client
+
+    with pytest.raises(BackendUnavailable, match="127.0.0.1:1"):
+        search_client("http://127.0.0.1:1")
