@@ -365,14 +365,22 @@ def run_sync(strategy: str = "outbox", writes: int = 200, fault_rate: float = 0.
 
 def sync_table(writes: int = 200, fault_rate: float = 0.1, seed: int = 42, *,
                broker: Broker | None = None) -> pd.DataFrame:
-    """Both strategies under the same crashes: drift during and after, one row each."""
+    """Both strategies under the same crashes: drift during and after, one row each.
+
+    ``attrs["broker"]`` names the broker that carried the outbox's messages.
+    """
     rows = []
+    carried = ""
     for strategy in SYNC_STRATEGIES:
-        m = run_sync(strategy, writes, fault_rate, seed, broker=broker).metrics
+        result = run_sync(strategy, writes, fault_rate, seed, broker=broker)
+        m = result.metrics
+        carried = str(result.backends.get("broker", {}).get("backend", carried))
         rows.append({"strategy": strategy, "faults": m["faults"],
                      **{f"{k} during": v for k, v in m["drift_during"].items()
                         if k != "products"},
                      **{f"{k} after": v for k, v in m["drift_after"].items()
                         if k != "products"},
                      "redeliveries": m["redeliveries"]})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame.attrs["broker"] = carried
+    return frame

@@ -297,5 +297,5 @@ def test_stores_lists_the_search_kind_embedded_or_by_url(monkeypatch: pytest.Mon
 def test_a_search_url_where_no_elasticsearch_answers_is_refused_quickly() -> None:
     from ecomlab.stores import search_client
 
-    with pytest.raises(BackendUnavailable, match="127.0.0.1:1"):
+    with pytest.raises(BackendUnavailable, match=r"127\.0\.0\.1:1"):
         search_client("http://127.0.0.1:1")
