@@ -182,8 +182,12 @@ class TantivyEngine:
         words = request.words
         if not words:
             return None
+        text = self.text_query(words)
+        if not (request.brands or request.category is not None
+                or request.min_price is not None or request.max_price is not None):
+            return text  # no filter: a boolean wrapper around one clause only costs time
         must = tantivy.Occur.Must
-        clauses: list[tuple[Any, Any]] = [(must, self.text_query(words))]
+        clauses: list[tuple[Any, Any]] = [(must, text)]
         if request.brands:
             clauses.append((must, Q.const_score_query(
                 Q.term_set_query(self.schema, "brand_kw", list(request.brands)), 0.0)))
