@@ -136,9 +136,9 @@ def _claims(cond: str, command: str, db_names: str, feat: str, engine_wins_typo:
               cond + "; tantivy: commit then reader reload; databases: visible at commit, "
                      "inside their transaction", "measured", command),
         Claim(TOPIC, ENGINE, "complexity", "con", "not measurable here",
-              "not measurable here: it would take the code and hours spent keeping the index "
-              "in step with the database (dual write vs an outbox) and a drill that counts "
-              "products missing, stale or extra in the index after injected faults",
+              "not measurable here: it would take the code and hours a team spends keeping the "
+              "index in step with the database; the sync drill (dual write vs an outbox relayed "
+              "through the broker, under injected crashes) counts what goes wrong, not the effort",
               "", "model", ""),
         Claim(TOPIC, DATABASE, "single technology stack", "pro", "supported",
               "products and their full-text index live in one database: one system to run "

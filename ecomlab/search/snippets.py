@@ -122,7 +122,7 @@ def mark_matching(text: str, matches: Callable[[str], bool], *,
         starts = [m.start() for m in _WORD.finditer(text, 0, spans[0][0] + 1)]
         lo = starts[max(0, len(starts) - 4)]  # three words of context before the match
         hi = lo + max_chars
-        cut = [m.end() for m in _WORD.finditer(text, lo, hi) if m.end() <= hi]
+        cut = [m.end() for m in _WORD.finditer(text, lo) if m.end() <= hi]  # whole words
         hi = cut[-1] if cut else hi
     out: list[str] = []
     pos = lo

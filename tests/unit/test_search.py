@@ -262,6 +262,7 @@ def test_a_long_text_is_cut_to_a_fragment_around_the_first_match() -> None:
     out, found = mark_matching(text, lambda w: w == "laptop")
     assert found and "<mark>laptop</mark>" in out
     assert len(_text_of(out)) <= FRAGMENT_CHARS and _text_of(out) in text
+    assert _text_of(out).split()[-1] in ("tail", "laptop")  # cut after a whole word
 
 
 def test_elasticsearch_snippets_add_a_highlight_section_and_parse_escaped() -> None:
