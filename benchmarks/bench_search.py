@@ -155,6 +155,7 @@ def main() -> int:
                             "products_per_s": round(len(products) / build_s),
                             "index_MB": round(engine.index_bytes() / 1e6, 2)}
 
+    out["load_average_start"] = os.getloadavg()  # as the tantivy measurements begin
     searcher = engine.index_.searcher()
     schema = engine.schema
     analysed = [engine.terms(" ".join(r.words)) for r in requests]
@@ -273,9 +274,10 @@ def figures(out: dict[str, Any]) -> None:
     rate = out["tantivy_build"]["products_per_s"]
     emit(f"tantivy index build, {n}", rate, "products/s", label="measured",
          target=">= 20,000 products/s", met=rate >= TARGET_BUILD_RATE)
-    emit("load average (1 min) while measuring", round(out["load_average"][0], 2),
-         "runnable tasks", label="measured", anchor="CPU cores",
-         anchor_value=float(os.cpu_count() or 1))
+    for when, key in (("as tantivy's measurements began", "load_average_start"),
+                      ("at the end", "load_average")):
+        emit(f"load average (1 min) {when}", round(out[key][0], 2), "runnable tasks",
+             label="measured", anchor="CPU cores", anchor_value=float(os.cpu_count() or 1))
 
 
 if __name__ == "__main__":
