@@ -154,7 +154,8 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("stores", help="which backend serves each kind of store",
                        description="Show the backend of each kind of store (sql, pg, kv, "
-                                   "documents, broker); real servers are pinged (3 s timeout).")
+                                   "documents, broker, search); real servers are pinged (3 s "
+                                   "timeout).")
     add_json_flag(p)
     p.add_argument("--no-check", action="store_true",
                    help="do not connect to configured servers")

@@ -48,7 +48,8 @@ _EXPORTS = {
     "relevance_figure": "plots", "relevance_frame": "plots", "latency_frame": "plots",
     "summary_frame": "plots", "facets_frame": "plots", "results_frame": "plots",
     "scaling_figure": "plots",
-    "search_explorer": "widget", "explore_search": "widget",
+    "search_explorer": "widget", "explore_search": "widget", "hits_html": "widget",
+    "snippets_view": "widget",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -5,7 +5,7 @@
 * :class:`SearchRequest` — a validated query: plain text, brand filters, category, price range,
   limit. Query text is **always plain text**: :func:`query_words` reduces it to words before any
   engine sees it, so FTS5, tsquery, tantivy or Lucene syntax is never syntax and never an error.
-* :class:`SearchResponse` — hits ``{id, sku, title, score}``, total, facets ``{brands,
+* :class:`SearchResponse` — hits ``{id, sku, title, score, snippet}``, total, facets ``{brands,
   categories, price_ranges}`` and ``took_ms`` (wall clock, measured, every query included).
 * :class:`SearchEngine` — the protocol: ``index(products)``, ``search(request)``,
   ``add(product)`` (one write, visible when it returns), ``index_bytes()``, ``close()``.
@@ -34,6 +34,7 @@ __all__ = [
     "SearchProduct",
     "SearchRequest",
     "SearchResponse",
+    "Snippet",
     "facets_from_rows",
     "price_bucket",
     "price_range_buckets",
@@ -97,6 +98,8 @@ class SearchRequest:
     min_price: float | None = None
     max_price: float | None = None
     limit: int = 10
+    #: also return highlighted title / description fragments for each hit
+    snippets: bool = False
 
     @property
     def words(self) -> list[str]:
@@ -105,13 +108,35 @@ class SearchRequest:
 
 
 @dataclass(frozen=True)
+class Snippet:
+    """Highlighted fragments of one hit: HTML in which only ``<mark>`` tags are markup.
+
+    Attributes:
+        title: the title, matched words in ``<mark>``; every other character HTML-escaped.
+        description: a fragment of the description (up to about 150 characters), the same way.
+        method: who found the words: ``engine`` (tantivy's SnippetGenerator, FTS5
+            ``highlight()`` / ``snippet()``, PostgreSQL ``ts_headline``, Elasticsearch
+            highlighting), ``matched terms`` (fuzzy hits, for which tantivy returns no
+            snippet: the document's words within the query words' AUTO edit distance),
+            ``engine + matched terms`` (both, one per field), or ``none`` (no word of the
+            title or description matched, e.g. a brand-only match; both fields empty).
+    """
+
+    title: str
+    description: str
+    method: str
+
+
+@dataclass(frozen=True)
 class Hit:
-    """One result: product id, SKU, title and the engine's score (higher is better)."""
+    """One result: product id, SKU, title and the engine's score (higher is better);
+    ``snippet`` only when the request asked for snippets."""
 
     id: int
     sku: str
     title: str
     score: float
+    snippet: Snippet | None = None
 
 
 @dataclass
@@ -196,8 +221,10 @@ def query_words(text: str) -> list[str]:
 
 def search_request(query: str, *, brands: Iterable[str] = (), category: str | None = None,
                    min_price: float | None = None, max_price: float | None = None,
-                   limit: int = 10) -> SearchRequest:
+                   limit: int = 10, snippets: bool = False) -> SearchRequest:
     """Validate a search; :class:`InvalidInput` names the bad value.
+
+    ``snippets`` asks every hit for highlighted fragments (:class:`Snippet`).
 
     Raises:
         InvalidInput: ``query`` not text, a negative or too large ``limit``, a negative or
@@ -228,7 +255,7 @@ def search_request(query: str, *, brands: Iterable[str] = (), category: str | No
     if category is not None and (not isinstance(category, str) or not category):
         raise InvalidInput(f"category must be a non-empty name, got {category!r}")
     return SearchRequest(query=query, brands=brand_list, category=category, min_price=lo,
-                         max_price=hi, limit=limit)
+                         max_price=hi, limit=limit, snippets=bool(snippets))
 
 
 def price_bucket(price: float) -> str:

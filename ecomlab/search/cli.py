@@ -17,7 +17,7 @@ def _cmd_search(args: argparse.Namespace) -> dict[str, Any]:
 
     request = search_request(args.query, brands=args.brand or (), category=args.category,
                              min_price=args.min_price, max_price=args.max_price,
-                             limit=args.limit)
+                             limit=args.limit, snippets=True)
     (name,) = parse_engines([args.engine])
     if args.catalog is not None:
         products = dummyjson_products(args.catalog)
@@ -68,7 +68,10 @@ def register_commands(commands: Any) -> None:
         description="Index a catalog in one engine and run one search: the seed's "
                     "Elasticsearch body on tantivy (or Elasticsearch at ECOMLAB_SEARCH_URL), "
                     "or the database's full-text search (SQLite FTS5, PostgreSQL at "
-                    "ECOMLAB_PG_URL else embedded). The query is plain text. Label: measured.")
+                    "ECOMLAB_PG_URL else embedded). The query is plain text. Each hit carries "
+                    "a snippet: title and description with the matched words in <mark> "
+                    "(everything else HTML-escaped) and the method that found them. "
+                    "Label: measured.")
     p.add_argument("--engine", choices=ALL_ENGINES, default="tantivy",
                    help="default tantivy; sqlite-trigram and postgres-tuned are the databases "
                         "pushed further")

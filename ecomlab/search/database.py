@@ -9,6 +9,9 @@
   stemmer), matched with every word as a quoted FTS5 string (``plainto_tsquery``'s AND of the
   words) and ranked by ``bm25(products_fts, 3.0, 2.0, 1.0)`` (the seed's field weights).
 
+Snippets (when asked): FTS5 ``highlight()`` / ``snippet()``, PostgreSQL ``ts_headline``, their
+delimiters bound parameters, made safe HTML by :func:`~ecomlab.search.snippets.mark_delimited`.
+
 Facets are three ``GROUP BY`` queries (brand, category, price range) over the same match and the
 total one ``count(*)``: a search is 5 statements, every one inside ``took_ms``.
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
@@ -32,8 +35,10 @@ from ecomlab.search.base import (
     SearchProduct,
     SearchRequest,
     SearchResponse,
+    Snippet,
     facets_from_rows,
 )
+from ecomlab.search.snippets import CLOSE, OPEN, mark_delimited, method_name, stored_text
 from ecomlab.stores import SqlStore, sql_store
 
 __all__ = ["DatabaseEngine", "PostgresEngine", "PostgresTunedEngine", "SqliteEngine",
@@ -78,9 +83,9 @@ class DatabaseEngine:
 
     # -- writes -------------------------------------------------------------------------
     def _rows(self, products: Sequence[SearchProduct]) -> list[dict[str, Any]]:
-        return [{"id": int(p.id), "sku": p.sku, "title": p.title,
-                 "description": p.description, "brand": p.brand, "category": p.category,
-                 "price": float(p.price)} for p in products]
+        return [{"id": int(p.id), "sku": p.sku, "title": stored_text(p.title),
+                 "description": stored_text(p.description), "brand": p.brand,
+                 "category": p.category, "price": float(p.price)} for p in products]
 
     def _create(self, conn: sa.Connection) -> None:
         raise NotImplementedError
@@ -112,6 +117,20 @@ class DatabaseEngine:
         """The full-text condition, its rank expression, their parameters and the statements
         spent building them; ``None`` when the words can match nothing."""
         return self._match, self._rank, {"q": self._query_param(request.words)}, 0
+
+    #: bound parameters of the snippet columns (delimiters, ellipsis, headline options)
+    _snippet_params: ClassVar[dict[str, str]] = {}
+
+    def _snippet_sql(self, rank: str) -> str:
+        """Two SELECT columns: the highlighted title and description fragment."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _snippet(title: str, description: str) -> Snippet:
+        t, t_found = mark_delimited(title)
+        d, d_found = mark_delimited(description)
+        return Snippet(t if t_found else "", d if d_found else "",
+                       method_name({"engine"} if t_found or d_found else set()))
 
     def _where(self, request: SearchRequest, match: str, params: dict[str, Any]
                ) -> tuple[str, dict[str, Any], list[Any]]:
@@ -157,12 +176,15 @@ class DatabaseEngine:
             match, rank, text_params, n = text
             where, params, binds = self._where(request, match, text_params)
             if request.limit > 0:
+                snip = self._snippet_sql(rank) if request.snippets else ""
+                extra = self._snippet_params if request.snippets else {}
                 rows = self._run(
-                    f"SELECT p.id, p.sku, p.title, {rank} AS score FROM {self._from} "
+                    f"SELECT p.id, p.sku, p.title, {rank} AS score{snip} FROM {self._from} "
                     f"WHERE {where} ORDER BY score {self._order}, p.id LIMIT :limit",
-                    {**params, "limit": request.limit}, binds)
+                    {**params, **extra, "limit": request.limit}, binds)
                 n += 1
-                hits = [Hit(int(r[0]), str(r[1]), str(r[2]), self._score(float(r[3])))
+                hits = [Hit(int(r[0]), str(r[1]), str(r[2]), self._score(float(r[3])),
+                            self._snippet(str(r[4]), str(r[5])) if snip else None)
                         for r in rows]
             total = int(self._run(f"SELECT count(*) FROM {self._from} WHERE {where}",
                                   params, binds)[0][0])
@@ -243,6 +265,13 @@ class SqliteEngine(DatabaseEngine):
     def _query_param(self, words: Sequence[str]) -> str:
         return fts5_match(words)
 
+    _snippet_params: ClassVar[dict[str, str]] = {"mark_open": OPEN, "mark_close": CLOSE,
+                                                  "ellipsis": " … "}
+
+    def _snippet_sql(self, rank: str) -> str:
+        return (", highlight(products_fts, 0, :mark_open, :mark_close), "
+                "snippet(products_fts, 1, :mark_open, :mark_close, :ellipsis, 24)")
+
     def _score(self, raw: float) -> float:
         return round(-raw, 6)  # higher is better, like every other engine
 
@@ -275,6 +304,18 @@ class PostgresEngine(DatabaseEngine):
             "CREATE INDEX products_search_idx ON products USING GIN "
             "(to_tsvector('english', title || ' ' || description))")
         conn.exec_driver_sql("ANALYZE products")
+
+    _snippet_params: ClassVar[dict[str, str]] = {
+        "headline_title": f"StartSel={OPEN}, StopSel={CLOSE}, HighlightAll=true",
+        "headline_description": f"StartSel={OPEN}, StopSel={CLOSE}, MaxWords=24, MinWords=8"}
+
+    def _snippet_sql(self, rank: str) -> str:
+        head = f"ts_rank({self._vector}, "  # the rank is ts_rank(vector, TSQUERY)
+        if not (rank.startswith(head) and rank.endswith(")")):
+            raise ValueError(f"no tsquery in the rank expression {rank!r}")
+        tsq = rank[len(head):-1]
+        return (f", ts_headline('english', p.title, {tsq}, :headline_title), "
+                f"ts_headline('english', p.description, {tsq}, :headline_description)")
 
     def index_bytes(self) -> int:
         """Bytes of the products table with its indexes (``pg_total_relation_size``)."""

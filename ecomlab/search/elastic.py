@@ -6,7 +6,9 @@
 the ``brands`` / ``categories`` terms and ``price_ranges`` range aggregations. Three additions,
 so that its figures can be compared with the other engines': ``size`` (the limit),
 ``track_total_hits: true`` (an exact total beyond 10,000) and ``size: 1000`` on the terms
-aggregations (every bucket, not the default top 10). A unit test pins the body as the official
+aggregations (every bucket, not the default top 10). A request that asks for snippets adds a
+``highlight`` section (title whole, one description fragment, delimiters HTML-escaped around
+by :func:`~ecomlab.search.snippets.mark_delimited`). A unit test pins the body as the official
 client sends it.
 
 Freshness: a document written to Elasticsearch becomes searchable at the next refresh
@@ -30,10 +32,12 @@ from ecomlab.search.base import (
     SearchProduct,
     SearchRequest,
     SearchResponse,
+    Snippet,
     price_range_buckets,
 )
+from ecomlab.search.snippets import CLOSE, FRAGMENT_CHARS, OPEN, mark_delimited, stored_text
 
-__all__ = ["MAPPINGS", "ElasticsearchEngine", "request_body"]
+__all__ = ["MAPPINGS", "ElasticsearchEngine", "hit_snippet", "request_body"]
 
 #: the index mapping: analysed text, ``.keyword`` sub-fields for filters and aggregations
 MAPPINGS: dict[str, Any] = {
@@ -64,7 +68,7 @@ def request_body(request: SearchRequest) -> dict[str, Any]:
             bounds["lte"] = request.max_price
         filters.append({"range": {"price": bounds}})
     ranges = price_range_buckets()
-    return {
+    body: dict[str, Any] = {
         "size": request.limit,
         "track_total_hits": True,
         "query": {
@@ -86,6 +90,19 @@ def request_body(request: SearchRequest) -> dict[str, Any]:
             "price_ranges": {"range": {"field": "price", "ranges": ranges}},
         },
     }
+    if request.snippets:
+        body["highlight"] = {"pre_tags": [OPEN], "post_tags": [CLOSE], "fields": {
+            "title": {"number_of_fragments": 0},
+            "description": {"fragment_size": FRAGMENT_CHARS, "number_of_fragments": 1}}}
+    return body
+
+
+def hit_snippet(hit: dict[str, Any]) -> Snippet:
+    """The :class:`Snippet` of one Elasticsearch hit from its ``highlight`` section."""
+    found = hit.get("highlight") or {}
+    title, t_found = mark_delimited(" ".join(found.get("title", [])))
+    desc, d_found = mark_delimited(" ".join(found.get("description", [])))
+    return Snippet(title, desc, "engine" if t_found or d_found else "none")
 
 
 class ElasticsearchEngine:
@@ -116,7 +133,8 @@ class ElasticsearchEngine:
 
     @staticmethod
     def _source(p: SearchProduct) -> dict[str, Any]:
-        return {"id": p.id, "sku": p.sku, "title": p.title, "description": p.description,
+        return {"id": p.id, "sku": p.sku, "title": stored_text(p.title),
+                "description": stored_text(p.description),
                 "brand": p.brand, "category": p.category, "price": p.price}
 
     def index(self, products: Sequence[SearchProduct]) -> None:
@@ -145,7 +163,8 @@ class ElasticsearchEngine:
         for h in body["hits"]["hits"]:
             src = h.get("_source", {})
             hits.append(Hit(int(src.get("id", h["_id"])), str(src.get("sku", "")),
-                            str(src.get("title", "")), float(h.get("_score") or 0.0)))
+                            str(src.get("title", "")), float(h.get("_score") or 0.0),
+                            hit_snippet(h) if request.snippets else None))
         total = int(body["hits"]["total"]["value"])
         aggs = body.get("aggregations", {})
         facets = Facets()

@@ -18,6 +18,9 @@ The seed sends ``multi_match`` over ``title^3``, ``description^2``, ``brand`` wi
   bucket (size 1000) so counts can be held against SQL's GROUP BY.
 * ``search(limit=0)`` panics inside tantivy (a BaseException); a zero limit asks for counts and
   facets only and never reaches that call.
+* **snippets** (when the request asks): tantivy's ``SnippetGenerator`` per field over the
+  product's title and description, which returns nothing for a fuzzy-only hit; those fields are
+  marked by :func:`~ecomlab.search.snippets.mark_matching` (see :mod:`ecomlab.search.snippets`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +42,10 @@ from ecomlab.search.base import (
     SearchProduct,
     SearchRequest,
     SearchResponse,
+    Snippet,
     price_range_buckets,
 )
+from ecomlab.search.snippets import mark_matching, mark_ranges, method_name, term_matcher
 
 __all__ = ["ANALYZER", "FIELD_BOOSTS", "FUZZY_BOOST", "TantivyEngine", "aggregation_body",
            "auto_edits"]
@@ -111,7 +117,7 @@ class TantivyEngine:
         self.index_.register_tokenizer(ANALYZER, self._analyzer)
         self._writer = self.index_.writer(heap_bytes, 1)
         self.fuzzy_boost = float(fuzzy_boost)
-        self._rows: dict[int, tuple[str, str]] = {}
+        self._rows: dict[int, tuple[str, str, str]] = {}  # id -> sku, title, description
         self._searcher: Any = self.index_.searcher()
         self._aggs = aggregation_body()
 
@@ -133,13 +139,13 @@ class TantivyEngine:
         """Add ``products``, commit once and reload the reader."""
         for p in products:
             self._writer.add_document(self._document(p))
-            self._rows[int(p.id)] = (p.sku, p.title)
+            self._rows[int(p.id)] = (p.sku, p.title, p.description)
         self._refresh()
 
     def add(self, product: SearchProduct) -> None:
         """Write one product: add, commit, reload the reader (visible when this returns)."""
         self._writer.add_document(self._document(product))
-        self._rows[int(product.id)] = (product.sku, product.title)
+        self._rows[int(product.id)] = (product.sku, product.title, product.description)
         self._refresh()
 
     def _refresh(self) -> None:
@@ -176,8 +182,12 @@ class TantivyEngine:
         words = request.words
         if not words:
             return None
+        text = self.text_query(words)
+        if not (request.brands or request.category is not None
+                or request.min_price is not None or request.max_price is not None):
+            return text  # no filter: a boolean wrapper around one clause only costs time
         must = tantivy.Occur.Must
-        clauses: list[tuple[Any, Any]] = [(must, self.text_query(words))]
+        clauses: list[tuple[Any, Any]] = [(must, text)]
         if request.brands:
             clauses.append((must, Q.const_score_query(
                 Q.term_set_query(self.schema, "brand_kw", list(request.brands)), 0.0)))
@@ -209,7 +219,7 @@ class TantivyEngine:
             if found.hits:
                 ids = searcher.fast_field_values("id", [a for _, a in found.hits])
                 for (score, _), pid in zip(found.hits, ids, strict=True):
-                    sku, title = self._rows[int(pid)]
+                    sku, title, _ = self._rows[int(pid)]
                     hits.append(Hit(int(pid), sku, title, round(float(score), 6)))
             elif not count:
                 total = 0  # nothing reached the top: nothing matches
@@ -229,10 +239,50 @@ class TantivyEngine:
             return SearchResponse([], 0, Facets(), (time.perf_counter() - t0) * 1e3,
                                   0 if q is None else 1)
         facets = self._facets(self._searcher.aggregate(q, self._aggs))
+        if request.snippets and hits:
+            hits = self.snippets(q, request, hits)
         total = sum(facets.price_ranges.values())
         if total == 0:
             facets = Facets()
         return SearchResponse(hits, total, facets, (time.perf_counter() - t0) * 1e3, 2)
+
+    def snippets(self, q: Any, request: SearchRequest, hits: list[Hit]) -> list[Hit]:
+        """``hits`` with highlighted title and description (:class:`Snippet`).
+
+        tantivy's ``SnippetGenerator`` marks the query's terms; a field it leaves unmarked (a
+        fuzzy-only match) gets the words the fuzzy clause matched, marked here.
+        """
+        terms = self.terms(" ".join(request.words))
+        matcher = term_matcher(terms, self._analyzer.analyze,
+                               edits=auto_edits if self.fuzzy_boost > 0 else None)
+        fields = ("title", "description")
+        generators = {f: tantivy.SnippetGenerator.create(self._searcher, q, self.schema, f)
+                      for f in fields}
+        out = []
+        for hit in hits:
+            texts = dict(zip(fields, self._rows[hit.id][1:], strict=True))
+            marked: dict[str, str] = {}
+            methods: set[str] = set()
+            for f in fields:
+                doc = tantivy.Document()
+                doc.add_text(f, texts[f])
+                snippet = generators[f].snippet_from_doc(doc)
+                ranges = [(r.start, r.end) for r in snippet.highlighted()]
+                if ranges and f == "title":  # the whole title, the ranges moved onto it
+                    at = snippet.fragment_range().start
+                    marked[f] = mark_ranges(texts[f], [(a + at, b + at) for a, b in ranges])
+                    methods.add("engine")
+                    continue
+                if ranges:
+                    marked[f] = mark_ranges(snippet.fragment(), ranges)
+                    methods.add("engine")
+                    continue
+                marked[f], found = mark_matching(texts[f], matcher)
+                if found:
+                    methods.add("matched terms")
+            out.append(replace(hit, snippet=Snippet(marked["title"], marked["description"],
+                                                    method_name(methods))))
+        return out
 
     def matching_ids(self, request: SearchRequest) -> list[int]:
         """Every matching product id (for holding facets against SQL)."""

@@ -79,6 +79,8 @@ def describe_stores(settings: Settings | None = None, *, check: bool = True
                     ) -> dict[str, dict[str, object]]:
     """Say which backend each kind of store uses, without starting embedded servers.
 
+    The kinds of :data:`ecomlab.config.KINDS`, then ``search`` (``ECOMLAB_SEARCH_URL``).
+
     Args:
         settings: the URLs; read from the environment when omitted.
         check: connect to each configured real server (3 s timeout) and report it reachable.
@@ -103,7 +105,20 @@ def describe_stores(settings: Settings | None = None, *, check: bool = True
             _ping(kind, url, cfg)
             entry["reachable"] = True
         out[kind] = entry
+    out["search"] = _search_entry(check)
     return out
+
+
+def _search_entry(check: bool) -> dict[str, object]:
+    """The search kind: tantivy embedded (SQLite FTS5 beside it), or Elasticsearch by URL."""
+    backend = search_backend()
+    entry = backend.describe()
+    if backend.url is None:
+        entry["database"] = "sqlite-fts5"
+    elif check:
+        search_client(backend.url).close()
+        entry["reachable"] = True
+    return entry
 
 
 def _ping(kind: str, url: str, cfg: Settings) -> None:

@@ -51,15 +51,21 @@ def search_backend(url: str | None = None) -> SearchBackend:
 
 
 def search_client(url: str) -> Any:
-    """An ``elasticsearch.Elasticsearch`` client for ``url``, checked with a ping (3 s).
+    """An ``elasticsearch.Elasticsearch`` client for ``url``, checked by asking the server who
+    it is (3 s): a ``HEAD /`` ping is answered by any HTTP server, ``GET /`` only by
+    Elasticsearch (the client checks its product header).
 
     Raises:
-        BackendUnavailable: the server did not answer.
+        BackendUnavailable: no Elasticsearch answered.
     """
     from elasticsearch import Elasticsearch
+    from elasticsearch.exceptions import ApiError, TransportError, UnsupportedProductError
 
     client = Elasticsearch(url, request_timeout=CONNECT_TIMEOUT_S)
-    if not client.ping():
+    try:
+        client.info()
+    except (ApiError, TransportError, UnsupportedProductError) as exc:
         client.close()
-        raise BackendUnavailable(f"cannot reach Elasticsearch at {redact(url)!r}")
+        raise BackendUnavailable(f"cannot reach Elasticsearch at {redact(url)!r}: "
+                                 f"{type(exc).__name__}") from None
     return client.options(request_timeout=30)

@@ -7,6 +7,9 @@ holds in every trial, so a failure is a regression, not luck.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pandas as pd
 import pytest
 
@@ -260,3 +263,55 @@ def test_06_write_through_hits_more_often_than_cache_aside_in_every_seeded_trial
         aside = run_caching("cache-aside", **kw).metrics["hit_ratio"]  # type: ignore[arg-type]
         through = run_caching("write-through", **kw).metrics["hit_ratio"]  # type: ignore[arg-type]
         assert through > aside, (seed, aside, through)
+
+
+# ---------------------------------------------------------------- 07 search
+
+@pytest.fixture(scope="module")
+def search_engines() -> Iterator[dict[str, Any]]:
+    """07's engines: sqlite, embedded postgres, tantivy on 2,000 products (seed 42)."""
+    from ecomlab.search import close_engines, open_engines
+
+    everything, _ = open_engines(2000, 42, ("sqlite", "postgres", "tantivy"))
+    yield everything
+    close_engines(everything)
+
+
+def test_07_the_typo_is_found_only_by_the_engine_and_its_snippets_are_matched_terms(
+        search_engines: dict[str, Any]) -> None:
+    """07 section 2: "the two databases have no hit to show" for `Laptpo`; tantivy's
+    highlighter returns nothing for the fuzzy hit, so its words are marked as matched terms."""
+    from ecomlab.search import search_request
+
+    request = search_request("Laptpo", limit=10, snippets=True)
+    found = {name: e.search(request) for name, e in search_engines.items()}
+    assert found["sqlite"].hits == [] and found["postgres"].hits == []
+    hits = found["tantivy"].hits
+    assert hits and all(h.snippet is not None and h.snippet.method == "matched terms"
+                        and "<mark>Laptop</mark>" in h.snippet.title for h in hits)
+
+
+def test_07_an_exact_word_is_marked_by_every_engines_own_highlighter(
+        search_engines: dict[str, Any]) -> None:
+    """07 section 2: "an exact word, which every engine's own highlighter marks"."""
+    from ecomlab.search import search_request
+
+    request = search_request("Laptop", limit=2, snippets=True)
+    for name, engine in search_engines.items():
+        hits = engine.search(request).hits
+        assert len(hits) == 2
+        assert all(h.snippet is not None and h.snippet.method == "engine" for h in hits), name
+
+
+def test_07_under_the_same_crashes_dual_write_drifts_and_the_broker_outbox_converges() -> None:
+    """07 section 6b, with the notebook's parameters: the same crashes for both strategies;
+    dual write's drift is at most its crash count and above zero; the outbox ends exact."""
+    from ecomlab.search import sync_table
+
+    table = sync_table(writes=80, fault_rate=0.1, seed=42).set_index("strategy")
+    dual, outbox = table.loc["dual-write"], table.loc["outbox"]
+    assert dual["faults"] == outbox["faults"] > 0
+    assert 0 < dual["missing after"] + dual["stale after"] <= dual["faults"]
+    assert outbox["missing after"] == outbox["stale after"] == outbox["extra after"] == 0
+    assert outbox["redeliveries"] == outbox["faults"]
+    assert table.attrs["broker"] in ("in-process", "rabbitmq")

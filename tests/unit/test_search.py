@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders
 from elastic_transport._node._base import NodeApiResponse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ecomlab.datagen import generate_catalog
 from ecomlab.errors import BackendUnavailable, InvalidInput
@@ -189,3 +191,112 @@ def test_the_search_kind_is_tantivy_unless_a_url_names_a_server(
     assert "secret" not in str(backend.describe()["url"])
     with pytest.raises(ConfigError, match="http"):
         search_backend("ftp://x")
+
+
+# -- snippets ------------------------------------------------------------------------------
+def _text_of(fragment: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"</?mark>", "", fragment))
+
+
+@given(st.text(max_size=60), st.lists(st.tuples(st.integers(0, 80), st.integers(0, 80)),
+                                      max_size=4))
+def test_marked_ranges_keep_the_text_and_add_only_mark_tags(text: str,
+                                                             ranges: list[tuple[int, int]]
+                                                             ) -> None:
+    import re
+
+    from ecomlab.search.snippets import mark_ranges
+
+    size = len(text.encode())
+    # ranges on character boundaries, as tantivy's highlighter gives them
+    cuts = sorted({len(text[:i].encode()) for i in range(len(text) + 1)})
+    spans = [(min(cuts, key=lambda c: abs(c - a)), min(cuts, key=lambda c: abs(c - b)))
+             for a, b in ranges if size]
+    out = mark_ranges(text, spans)
+    assert _text_of(out) == text
+    assert "<" not in re.sub(r"</?mark>", "", out)
+
+
+@given(st.text(max_size=80))
+def test_delimited_text_is_escaped_and_its_marks_always_pair_up(text: str) -> None:
+    import re
+
+    from ecomlab.search.snippets import CLOSE, OPEN, mark_delimited
+
+    out, _ = mark_delimited(text)
+    assert "<" not in re.sub(r"</?mark>", "", out) and ">" not in re.sub(r"</?mark>", "", out)
+    assert out.count("<mark>") == out.count("</mark>")
+    assert _text_of(out) == text.replace(OPEN, "").replace(CLOSE, "")
+
+
+def test_delimiters_become_marks_and_markup_stays_text() -> None:
+    from ecomlab.search.snippets import CLOSE, OPEN, mark_delimited
+
+    out, found = mark_delimited(f"a {OPEN}<b>laptop</b>{CLOSE} & <script>x</script>")
+    assert found
+    assert out == ("a <mark>&lt;b&gt;laptop&lt;/b&gt;</mark> &amp; "
+                   "&lt;script&gt;x&lt;/script&gt;")
+    assert mark_delimited("no match here") == ("no match here", False)
+
+
+def test_fuzzy_matched_words_are_marked_within_the_auto_distance_only() -> None:
+    from ecomlab.search.snippets import mark_matching, term_matcher
+
+    def analyze(w: str) -> list[str]:
+        return [w.lower()]
+
+    matches = term_matcher(["laptpo", "ab"], analyze, edits=auto_edits)
+    out, found = mark_matching("Laptop, lap & ab <x>", matches)
+    assert found and out == "<mark>Laptop</mark>, lap &amp; <mark>ab</mark> &lt;x&gt;"
+    exact = term_matcher(["laptpo"], analyze, edits=None)
+    assert mark_matching("Laptop", exact) == ("", False)
+
+
+def test_a_long_text_is_cut_to_a_fragment_around_the_first_match() -> None:
+    from ecomlab.search.snippets import FRAGMENT_CHARS, mark_matching
+
+    text = " ".join(["filler"] * 60) + " laptop " + " ".join(["tail"] * 60)
+    out, found = mark_matching(text, lambda w: w == "laptop")
+    assert found and "<mark>laptop</mark>" in out
+    assert len(_text_of(out)) <= FRAGMENT_CHARS and _text_of(out) in text
+    assert _text_of(out).split()[-1] in ("tail", "laptop")  # cut after a whole word
+
+
+def test_elasticsearch_snippets_add_a_highlight_section_and_parse_escaped() -> None:
+    from ecomlab.search.elastic import hit_snippet
+    from ecomlab.search.snippets import CLOSE, OPEN
+
+    plain = request_body(search_request("laptop"))
+    assert "highlight" not in plain
+    body = request_body(search_request("laptop", snippets=True))
+    assert body["highlight"]["pre_tags"] == [OPEN] and body["highlight"]["post_tags"] == [CLOSE]
+    assert set(body["highlight"]["fields"]) == {"title", "description"}
+    assert {k: v for k, v in body.items() if k != "highlight"} == plain
+    snip = hit_snippet({"highlight": {"title": [f"{OPEN}Laptop{CLOSE} <i>"]}})
+    assert snip.title == "<mark>Laptop</mark> &lt;i&gt;" and snip.method == "engine"
+    assert hit_snippet({}).method == "none"
+
+
+def test_stores_lists_the_search_kind_embedded_or_by_url(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    from ecomlab.config import Settings
+    from ecomlab.stores import describe_stores
+
+    monkeypatch.delenv("ECOMLAB_SEARCH_URL", raising=False)
+    entry = describe_stores(Settings(), check=False)["search"]
+    assert entry == {"backend": "tantivy", "embedded": True, "url": None,
+                     "variable": "ECOMLAB_SEARCH_URL", "database": "sqlite-fts5"}
+    monkeypatch.setenv("ECOMLAB_SEARCH_URL", "http://user:pw@127.0.0.1:9200")
+    entry = describe_stores(Settings(), check=False)["search"]
+    assert entry["backend"] == "elasticsearch" and entry["embedded"] is False
+    assert entry["url"] == "http://user:***@127.0.0.1:9200" and "reachable" not in entry
+
+
+def test_a_search_url_where_no_elasticsearch_answers_is_refused_quickly() -> None:
+    from ecomlab.stores import search_client
+
+    with pytest.raises(BackendUnavailable, match=r"127\.0\.0\.1:1"):
+        search_client("http://127.0.0.1:1")
