@@ -83,12 +83,13 @@ book: $(STAMP) $(VENDOR)/html-manager/dist/embed-amd.js
 chromium:
 	@command -v chromium >/dev/null || { \
 	    if [ "$$(id -u)" = 0 ]; then echo "== installing Debian's chromium for the browser tests (about a minute)"; \
-	        (apt-get install -y chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y chromium >/dev/null; }) \
+	        (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -qq \
+	            && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }) \
 	        || echo "== could not install chromium: the browser tests will be skipped"; \
 	    else echo "== no chromium (sudo apt-get install -y chromium): the browser tests will be skipped"; fi; }
 
 # The book and every notebook in a real browser (JupyterLab restart-and-run-all); screenshots
-# in build/screenshots/.
+# in build/screenshots/. CI runs it after make test; one notebook: make browser PYTEST_ARGS="-k 08".
 browser: book chromium
 	$(BIN)/pytest tests/browser -m browser -p no:cacheprovider $(PYTEST_ARGS)
 

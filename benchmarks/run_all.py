@@ -27,7 +27,6 @@ from _table import PREFIX  # benchmarks/ is on sys.path: this file runs as a scr
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "build" / "bench"
-HELP_TARGET_S = 1.0
 # Extra runs of a benchmark for targets stated at another size (the restated inventory target at
 # one client compares against redis-benchmark -c 1).
 EXTRA_RUNS = {"bench_inventory": [["--clients", "1", "--part", "redis"]]}
@@ -40,19 +39,6 @@ def _row(figure: str, value: float | None, unit: str, label: str, *, anchor: str
     return {"figure": figure, "value": value, "unit": unit, "label": label, "anchor": anchor,
             "anchor_value": anchor_value, "ratio": ratio, "target": target, "met": met,
             "source": source}
-
-
-def help_time() -> dict[str, Any]:
-    exe = Path(sys.executable).with_name("ecomlab")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "ecomlab"]
-    times = []
-    for _ in range(3):
-        t = time.perf_counter()
-        subprocess.run([*cmd, "--help"], check=True, capture_output=True)
-        times.append(time.perf_counter() - t)
-    best = min(times)
-    return _row("ecomlab --help", best, "s", "measured", target=f"<= {HELP_TARGET_S:.1f} s",
-                met=best <= HELP_TARGET_S, source="run_all.py")
 
 
 def redis_anchor() -> dict[str, Any] | None:
@@ -146,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown benchmark(s) {sorted(unknown)}; choose from {valid}",
               file=sys.stderr)
         return 2
-    rows = [help_time()]
+    rows: list[dict[str, Any]] = []
     anchor = redis_anchor()
     if anchor:
         rows.append(anchor)

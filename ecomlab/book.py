@@ -13,8 +13,9 @@ and the widget manager and MathJax read from local files. Its local files are ab
 into the virtualenv, so this module copies them under ``build/book/_static/`` and points every
 page there with relative URLs: the book works from ``file://``, from any static server and after
 being moved. Plotly outputs are saved as ``application/vnd.plotly.v1+json`` (the notebooks use
-the mimetype renderer), which nbconvert cannot show; a preprocessor adds a ``text/html``
-rendering that draws the same figure with the bundled ``plotly.min.js``.
+the mimetype renderer), which neither nbconvert nor the static widget manager can show; a
+preprocessor adds a ``text/html`` rendering that draws the same figure with the bundled
+``plotly.min.js``, to cell outputs and to the outputs saved in ``Output`` widgets alike.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ecomlab.topics import TOPICS, Topic
 __all__ = ["BookPage", "build_book", "main"]
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
+WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 STATIC = "_static"
 ROOT = Path(__file__).resolve().parent.parent
 HTML_MANAGER_VERSION = "1.0.15"  # ipywidgets 8's manager for static pages (the Makefile fetches it)
@@ -91,15 +93,26 @@ def _plotly_html(spec: dict[str, Any], div_id: str) -> str:
             f'Plotly.newPlot("{div_id}",s.data,s.layout,s.config);}})();</script>')
 
 
+def _widget_outputs(nb: Any) -> list[dict[str, Any]]:
+    """The outputs saved inside ``Output`` widgets (the explorers' panels) of the widget state."""
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
+    return [o for model in state.values() if model.get("model_name") == "OutputModel"
+            for o in model.get("state", {}).get("outputs", [])]
+
+
 def _add_plotly_html(nb: Any, stem: str) -> int:
-    """Give every plotly output a ``text/html`` rendering; returns how many it found."""
+    """Give every plotly output a ``text/html`` rendering; returns how many it found.
+
+    Cell outputs and the outputs saved in ``Output`` widgets both get one: the static widget
+    manager has no plotly renderer, so it picks the ``text/html`` (trusted, so its script runs).
+    """
     count = 0
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if PLOTLY_MIME in data:
-                count += 1
-                data["text/html"] = _plotly_html(data[PLOTLY_MIME], f"{stem}-plotly-{count}")
+    cell_outputs = [o for cell in nb.cells for o in cell.get("outputs", [])]
+    for output in [*cell_outputs, *_widget_outputs(nb)]:
+        data = output.get("data", {})
+        if PLOTLY_MIME in data:
+            count += 1
+            data["text/html"] = _plotly_html(data[PLOTLY_MIME], f"{stem}-plotly-{count}")
     return count
 
 

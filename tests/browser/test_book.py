@@ -1,8 +1,9 @@
 """The offline book (``make book``): every page opened with every non-``file:`` request blocked.
 
-Each notebook page must draw every plotly figure (an svg inside ``.js-plotly-plot``), show its
-saved widget state (no "Loading widget..." and no ``VBox(children=...`` text) and log no console
-error; the index and claims pages must link every page.
+Each notebook page must draw every plotly figure (an svg inside ``.js-plotly-plot``), those
+saved inside an explorer's ``Output`` widget included, show its saved widget state (no "Loading
+widget..." and no ``VBox(children=...`` text) and log no console error; the index and claims
+pages must link every page.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ def _saved_plotly_count(stem: str) -> int:
     nb = nbformat.read(BOOK.parent.parent / "notebooks" / f"{stem}.ipynb", as_version=4)
     return sum("application/vnd.plotly.v1+json" in o.get("data", {})
                for c in nb.cells for o in c.get("outputs", []))
+
+
+def _saved_widget_plotly_count(stem: str) -> int:
+    """Plotly figures saved inside ``Output`` widgets (an explorer's panel) of the notebook."""
+    import nbformat
+
+    from ecomlab.book import PLOTLY_MIME, WIDGET_STATE_MIME
+
+    nb = nbformat.read(BOOK.parent.parent / "notebooks" / f"{stem}.ipynb", as_version=4)
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
+    return sum(PLOTLY_MIME in o.get("data", {}) for m in state.values()
+               if m.get("model_name") == "OutputModel"
+               for o in m.get("state", {}).get("outputs", []))
 
 
 def _open(watched: PageWatch, stem: str) -> Any:
@@ -58,7 +72,20 @@ def test_notebook_page_renders_offline(watched: PageWatch, stem: str) -> None:
     views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
     if views:
         assert page.locator(".jupyter-widgets").count() >= views
-    if figures.count():
+    # an explorer's figure, saved in its Output widget, is drawn too
+    in_widgets = _saved_widget_plotly_count(stem)
+    if in_widgets:
+        page.wait_for_function(
+            "n => document.querySelectorAll('.widget-output .js-plotly-plot svg.main-svg')"
+            ".length >= n", arg=in_widgets, timeout=30_000)
+    shown = page.locator(".widget-output .js-plotly-plot")
+    assert shown.count() >= in_widgets, f"{stem}: {in_widgets} explorer figures saved, " \
+        f"{shown.count()} drawn"
+    for i in range(shown.count()):
+        assert shown.nth(i).locator("svg").count() > 0, f"explorer figure {i} of {stem}: no svg"
+    if shown.count():
+        shown.first.scroll_into_view_if_needed()
+    elif figures.count():
         figures.first.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / f"book-{stem}.png"))
     assert not watched.errors, watched.errors

@@ -2,7 +2,8 @@
 
 For each notebook a JupyterLab server starts on a free port with a token (in a temporary copy of
 ``notebooks/``, so the committed files are never rewritten), Chromium opens the notebook, runs
-"Restart Kernel and Run All Cells" and waits until every cell has run and the kernel is idle.
+"Restart Kernel and Run All Cells" (once the kernel is connected and idle) and waits until
+every cell has run and the kernel is idle; the notebook's kernel is shut down afterwards.
 Then: no error output; every plotly figure drawn (an svg inside ``.js-plotly-plot``); every
 widget drawn (no "Loading widget..." and no ``VBox(children=...`` text); and in each explorer
 (a widget with a Run button) moving the first slider one step and pressing Run changes the
@@ -22,7 +23,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -40,9 +41,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Lab(NamedTuple):
+    base: str
+    token: str
+    log: Path
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A JupyterLab server over a copy of notebooks/: (base URL, token)."""
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A JupyterLab server over a copy of notebooks/: its base URL, token and log file."""
     work = tmp_path_factory.mktemp("lab") / "notebooks"
     shutil.copytree(ROOT / "notebooks", work)
     port, token = _free_port(), secrets.token_hex(16)
@@ -66,7 +73,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
                     pytest.fail("JupyterLab did not start: "
                                 + (work.parent / "lab.log").read_text()[-2000:])
                 time.sleep(0.5)
-        yield base, token
+        yield Lab(base, token, work.parent / "lab.log")
     finally:
         proc.terminate()
         try:
@@ -75,6 +82,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture
+def fresh_lab(lab: Lab) -> Iterator[Lab]:
+    """The server, and afterwards every kernel shut down, so later notebooks do not share the
+    machine with earlier notebooks' idle kernels."""
+    yield lab
+    with urllib.request.urlopen(f"{lab.base}/api/sessions?token={lab.token}", timeout=30) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        req = urllib.request.Request(
+            f"{lab.base}/api/sessions/{session['id']}?token={lab.token}", method="DELETE")
+        with urllib.request.urlopen(req, timeout=60):
+            pass
 
 
 # What the notebook panel holds, read from JupyterLab's own model (not from the screen).
@@ -92,6 +113,8 @@ STATE_JS = """() => {
   }
   const k = w.sessionContext.session && w.sessionContext.session.kernel;
   out.status = k ? k.status : 'none';
+  out.connection = k ? k.connectionStatus : 'none';
+  out.dialog = (document.querySelector('.jp-Dialog') || {}).innerText || null;
   out.busy = document.querySelectorAll('.jp-InputPrompt').length > 0 &&
     Array.from(document.querySelectorAll('.jp-InputPrompt')).some(p => p.innerText.includes('*'));
   return out;
@@ -106,22 +129,65 @@ OUTPUT_JS = """el => {
 }"""
 
 
-def _run_all(page: Any) -> dict[str, Any]:
+# The kernel is usable when its session is ready, its websocket connected and it says idle.
+READY_JS = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!(w.sessionContext.isReady && k && k.connectionStatus === 'connected'
+            && k.status === 'idle' && !document.querySelector('.jp-Dialog'));
+}"""
+KERNEL_READY_S = int(os.environ.get("ECOMLAB_KERNEL_READY_TIMEOUT", "300"))
+# No cell has started this long after Run All was sent: the run is stuck, not slow.
+FIRST_CELL_S = 180
+
+
+def _fail(page: Any, log: Path, what: str, state: dict[str, Any]) -> None:
+    """One clear failure: what did not happen, JupyterLab's state, a screenshot and the log."""
+    shot = SCREENSHOTS / "lab-failure.png"
+    page.screenshot(path=str(shot))
+    tail = log.read_text(errors="replace")[-3000:]
+    pytest.fail(f"{what}; state {state}; screenshot {shot}; JupyterLab log tail:\n{tail}")
+
+
+def _wait_ready(page: Any, log: Path, what: str) -> None:
+    """Wait until the kernel is connected and idle with no dialog open (else fail clearly)."""
+    deadline = time.monotonic() + KERNEL_READY_S
+    while time.monotonic() < deadline:
+        if page.evaluate(READY_JS):
+            return
+        page.wait_for_timeout(500)
+    _fail(page, log, f"the kernel was not connected and idle {KERNEL_READY_S} s {what}",
+          page.evaluate(STATE_JS) or {})
+
+
+def _run_all(page: Any, log: Path) -> dict[str, Any]:
+    """Restart the kernel and run every cell, once the kernel is connected and idle.
+
+    Pressing "Restart Kernel and Run All" before the freshly opened notebook's kernel had
+    connected left the run stuck on a loaded machine (every cell pending, kernel status
+    "unknown"): so the restart waits for a connected, idle kernel, is awaited through the
+    session's own ``restartKernel`` (the dialog is JupyterLab's confirmation, not under test),
+    and Run All starts only when the restarted kernel is connected and idle again.
+    """
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
-                           "&& window.jupyterapp.shell.currentWidget.sessionContext "
-                           "&& window.jupyterapp.shell.currentWidget.sessionContext.session "
-                           "&& window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
-                           timeout=120_000)
+                           "&& window.jupyterapp.shell.currentWidget.sessionContext",
+                           timeout=KERNEL_READY_S * 1000)
+    _wait_ready(page, log, "after the notebook opened")
     # clear outputs and execution counts first, so "every cell has a count" means "has run now"
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
     cleared = STATE_JS.replace("return out;", "return out.pending === out.cells ? out : null;")
     page.wait_for_function(cleared, timeout=30_000)
-    # not awaited: the command's promise waits for the dialog clicked below
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-run-all'); }")
-    accept = page.locator(".jp-Dialog .jp-mod-accept")
-    accept.wait_for(timeout=30_000)
-    accept.click()
-    deadline = time.monotonic() + RUN_ALL_TIMEOUT_S
+    error = page.evaluate("""async () => {
+      try { await window.jupyterapp.shell.currentWidget.sessionContext.restartKernel(); }
+      catch (e) { return String(e); }
+      return null; }""")
+    if error:
+        _fail(page, log, f"the kernel restart failed: {error}", page.evaluate(STATE_JS) or {})
+    _wait_ready(page, log, "after the restart")
+    # not awaited: the command's promise resolves when the last cell has run
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    sent = time.monotonic()
+    deadline = sent + RUN_ALL_TIMEOUT_S
     state: dict[str, Any] = {}
     while time.monotonic() < deadline:
         state = page.evaluate(STATE_JS) or {}
@@ -129,11 +195,14 @@ def _run_all(page: Any) -> dict[str, Any]:
             return state
         if state.get("errors"):
             return state
+        if state and state["pending"] == state["cells"] and time.monotonic() - sent > FIRST_CELL_S:
+            _fail(page, log, f"Run All was sent but no cell ran in {FIRST_CELL_S} s", state)
         if os.environ.get("ECOMLAB_BROWSER_DEBUG"):
             print(f"waiting: {state}", file=sys.stderr, flush=True)
             page.screenshot(path=str(SCREENSHOTS / "lab-debug.png"))
         page.wait_for_timeout(1000)
-    pytest.fail(f"run-all did not finish in {RUN_ALL_TIMEOUT_S} s: {state}")
+    _fail(page, log, f"run-all did not finish in {RUN_ALL_TIMEOUT_S} s", state)
+    return state
 
 
 TIMINGS = ROOT / "build" / "bench" / "notebooks.json"
@@ -298,16 +367,16 @@ def _check_live_explorers(page: Any, root: str) -> int:
 
 @pytest.mark.timeout(RUN_ALL_TIMEOUT_S * 2)
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
-def test_notebook_runs_all_in_jupyterlab(lab: tuple[str, str], watched: PageWatch,
+def test_notebook_runs_all_in_jupyterlab(fresh_lab: Lab, watched: PageWatch,
                                          nb_path: Path) -> None:
-    base, token = lab
+    base, token, log = fresh_lab
     page = watched.page
     watched.allow_only(lambda url: url.startswith(base) or url.startswith("data:")
                        or url.startswith("blob:"))
     started = time.monotonic()
     # ?reset: a fresh workspace, so the notebooks of earlier tests do not reopen beside this one
     page.goto(f"{base}/lab/tree/{nb_path.name}?reset&token={token}", wait_until="load")
-    state = _run_all(page)
+    state = _run_all(page, log)
     root = "#" + page.evaluate("() => window.jupyterapp.shell.currentWidget.id")
     run_all_s = time.monotonic() - started
     assert not state["errors"], state["errors"]

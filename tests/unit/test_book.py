@@ -96,3 +96,20 @@ def test_missing_inputs_exit_2_with_one_line(tmp_path: Path,
     assert book.main(["--notebooks", str(nbs), "--ledger", str(tmp_path / "x.json"),
                       "--out", str(tmp_path / "o")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_figures_saved_in_an_output_widget_get_a_drawn_rendering() -> None:
+    nb = nbformat.v4.new_notebook()
+    figure = {"data": [{"type": "scatter", "y": [3, 1]}], "layout": {}}
+    saved = {"output_type": "display_data", "data": {book.PLOTLY_MIME: figure}, "metadata": {}}
+    nb.metadata["widgets"] = {book.WIDGET_STATE_MIME: {"state": {
+        "a": {"model_name": "OutputModel", "state": {"outputs": [saved]}},
+        "b": {"model_name": "IntSliderModel", "state": {"value": 3}}}}}
+    cell = nbformat.v4.new_code_cell("fig")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={book.PLOTLY_MIME: figure})]
+    nb.cells = [cell]
+    assert book._add_plotly_html(nb, "nb") == 2
+    state = nb.metadata["widgets"][book.WIDGET_STATE_MIME]["state"]
+    in_widget = state["a"]["state"]["outputs"][0]["data"]["text/html"]
+    assert 'id="nb-plotly-2"' in in_widget and 'Plotly.newPlot("nb-plotly-2"' in in_widget
+    assert 'id="nb-plotly-1"' in cell.outputs[0]["data"]["text/html"]
