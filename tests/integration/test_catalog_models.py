@@ -27,6 +27,7 @@ from ecomlab.catalog.relational import (
     sql_row_counts,
     sql_storage_bytes,
 )
+from ecomlab.catalog.mixed_reads import rename_with_readers
 from ecomlab.catalog.writes import (
     add_attribute_kind_docs,
     add_attribute_kind_sql,
@@ -34,7 +35,6 @@ from ecomlab.catalog.writes import (
     move_category_sql,
     rename_brand_docs,
     rename_brand_sql,
-    rename_with_readers,
 )
 from ecomlab.config import Settings
 from ecomlab.datagen import Catalog, generate_catalog
