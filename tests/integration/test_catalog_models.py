@@ -21,13 +21,13 @@ from ecomlab.catalog.documents import (
 )
 from ecomlab.catalog.experiment import integrity_probe
 from ecomlab.catalog.hierarchy import hierarchy_costs, skus_under_recursive
+from ecomlab.catalog.mixed_reads import rename_with_readers
 from ecomlab.catalog.relational import (
     load_relational,
     sql_listing,
     sql_row_counts,
     sql_storage_bytes,
 )
-from ecomlab.catalog.mixed_reads import rename_with_readers
 from ecomlab.catalog.writes import (
     add_attribute_kind_docs,
     add_attribute_kind_sql,
