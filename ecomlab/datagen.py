@@ -20,13 +20,21 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ecomlab import budget, validate
 from ecomlab.errors import InvalidInput, choices_text
+from ecomlab.taxonomy import (
+    ADJECTIVES,
+    ATTRIBUTE_VALUES,
+    CLOSERS,
+    LEAF_VALUES,
+    TAXONOMY,
+    brand_frame,
+    category_frame,
+)
 
 __all__ = [
     "ATTRIBUTE_VALUES",
@@ -47,137 +55,6 @@ MAX_PRODUCTS = 10_000_000
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 _EPOCH = np.datetime64("2024-01-01T00:00:00", "s")
 _SPAN_S = 2 * 365 * 24 * 3600
-
-#: leaf path -> (noun, product lines, attribute kinds, median price USD, weight)
-TAXONOMY: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], float, float]] = {
-    "Electronics/Computers/Laptops": (
-        "Laptop", ("AeroBook", "ProBook", "Zenith", "SwiftPad", "Orbit"),
-        ("processor", "memory", "storage", "display", "color"), 1100.0, 6.0),
-    "Electronics/Computers/Desktops": (
-        "Desktop", ("Tower", "Studio", "Forge", "Cube"),
-        ("processor", "memory", "storage", "color"), 950.0, 3.0),
-    "Electronics/Computers/Monitors": (
-        "Monitor", ("ClearView", "UltraWide", "Vista", "Prism"),
-        ("display", "resolution", "refresh_rate", "color"), 320.0, 4.0),
-    "Electronics/Phones/Smartphones": (
-        "Smartphone", ("Nova", "Pulse", "Edge", "Lumen", "Astra"),
-        ("storage", "memory", "display", "color"), 780.0, 8.0),
-    "Electronics/Phones/Chargers": (
-        "Charger", ("PowerDock", "QuickCharge", "VoltMini"),
-        ("power", "connector", "color"), 29.0, 5.0),
-    "Electronics/Audio/Headphones": (
-        "Headphones", ("QuietWave", "BassLine", "AirTone", "Studio"),
-        ("connectivity", "battery_hours", "color"), 149.0, 6.0),
-    "Electronics/Audio/Speakers": (
-        "Speaker", ("Boom", "Echo", "SoundCube", "Resonance"),
-        ("connectivity", "power", "color"), 119.0, 4.0),
-    "Electronics/Cameras/Mirrorless Cameras": (
-        "Mirrorless Camera", ("Alpha", "Vision", "Focus"),
-        ("sensor", "resolution", "color"), 1250.0, 2.0),
-    "Home/Kitchen/Coffee Makers": (
-        "Coffee Maker", ("Barista", "Morning Brew", "Espresso Pro"),
-        ("capacity", "power", "color"), 89.0, 4.0),
-    "Home/Kitchen/Cookware": (
-        "Frying Pan", ("ChefLine", "IronClad", "NonStick Plus"),
-        ("material", "size"), 45.0, 5.0),
-    "Home/Furniture/Office Chairs": (
-        "Office Chair", ("ErgoSeat", "Comfort", "Executive"),
-        ("material", "color"), 230.0, 3.0),
-    "Home/Furniture/Desks": (
-        "Standing Desk", ("LiftDesk", "Workspace", "Oak"),
-        ("material", "size", "color"), 410.0, 2.0),
-    "Clothing/Men/Shirts": (
-        "Shirt", ("Oxford", "Linen", "Everyday", "Flannel"),
-        ("size", "color", "material"), 39.0, 7.0),
-    "Clothing/Women/Dresses": (
-        "Dress", ("Summer", "Wrap", "Evening", "Midi"),
-        ("size", "color", "material"), 59.0, 7.0),
-    "Clothing/Shoes/Running Shoes": (
-        "Running Shoes", ("Sprint", "Trail", "Cloud", "Marathon"),
-        ("shoe_size", "color"), 110.0, 6.0),
-    "Sports/Outdoor/Tents": (
-        "Tent", ("Basecamp", "Summit", "Trailhead"),
-        ("capacity", "weight", "color"), 180.0, 2.0),
-    "Sports/Fitness/Yoga Mats": (
-        "Yoga Mat", ("Balance", "Flow", "Grip"),
-        ("material", "color"), 35.0, 3.0),
-    "Books/Fiction/Mystery": (
-        "Mystery Novel", ("The Silent", "Midnight", "The Last", "Shadow of the"),
-        ("format", "pages"), 16.0, 5.0),
-    "Books/Nonfiction/Technology": (
-        "Programming Guide", ("Practical", "Designing", "Mastering", "Learning"),
-        ("format", "pages"), 42.0, 4.0),
-    "Beauty/Skincare/Moisturizers": (
-        "Moisturizer", ("Hydra", "Glow", "Pure", "Daily"),
-        ("size", "skin_type"), 24.0, 4.0),
-}
-
-ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
-    "processor": ("Intel Core i5", "Intel Core i7", "Intel Core i9", "AMD Ryzen 5",
-                  "AMD Ryzen 7", "Apple M3", "Apple M4"),
-    "memory": ("8GB", "16GB", "32GB", "64GB"),
-    "storage": ("128GB", "256GB", "512GB", "1TB", "2TB"),
-    "display": ('13.3"', '14"', '15.6"', '16"', '24"', '27"', '32"', '6.1"', '6.7"'),
-    "resolution": ("1080p", "1440p", "4K", "24MP", "33MP", "45MP"),
-    "refresh_rate": ("60Hz", "120Hz", "144Hz", "240Hz"),
-    "color": ("Black", "White", "Silver", "Space Gray", "Blue", "Red", "Green", "Beige"),
-    "power": ("20W", "45W", "65W", "100W", "1000W", "1500W"),
-    "connector": ("USB-C", "Lightning", "MagSafe"),
-    "connectivity": ("Bluetooth 5.3", "Wired", "Wi-Fi", "Bluetooth and Wi-Fi"),
-    "battery_hours": ("20h", "30h", "40h", "60h"),
-    "sensor": ("Full Frame", "APS-C", "Micro Four Thirds"),
-    "capacity": ("1 person", "2 persons", "4 persons"),
-    "material": ("Cotton", "Linen", "Polyester", "Wool"),
-    "size": ("XS", "S", "M", "L", "XL"),
-    "shoe_size": ("38", "39", "40", "41", "42", "43", "44", "45"),
-    "weight": ("1.2kg", "2.1kg", "3.4kg"),
-    "format": ("Paperback", "Hardcover", "E-book"),
-    "pages": ("224", "312", "480", "640"),
-    "skin_type": ("Dry", "Oily", "Combination", "Sensitive"),
-}
-
-#: values that differ by category: (leaf path, attribute) -> values
-_LEAF_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("Home/Kitchen/Cookware", "material"): ("Cast Iron", "Stainless Steel", "Carbon Steel"),
-    ("Home/Kitchen/Cookware", "size"): ("20cm", "24cm", "28cm"),
-    ("Home/Furniture/Office Chairs", "material"): ("Mesh", "Leather", "Fabric"),
-    ("Home/Furniture/Desks", "material"): ("Oak", "Walnut", "Bamboo"),
-    ("Home/Furniture/Desks", "size"): ("120x60cm", "140x70cm", "160x80cm"),
-    ("Sports/Fitness/Yoga Mats", "material"): ("Natural Rubber", "TPE", "Cork"),
-    ("Beauty/Skincare/Moisturizers", "size"): ("30ml", "50ml", "100ml"),
-    ("Home/Kitchen/Coffee Makers", "capacity"): ("1.2L", "1.5L", "1.8L"),
-    ("Home/Kitchen/Coffee Makers", "power"): ("900W", "1000W", "1500W"),
-    ("Sports/Outdoor/Tents", "capacity"): ("1 person", "2 persons", "4 persons"),
-    ("Electronics/Phones/Chargers", "power"): ("20W", "30W", "45W", "65W", "100W"),
-    ("Electronics/Audio/Speakers", "power"): ("10W", "20W", "40W", "60W"),
-    ("Electronics/Cameras/Mirrorless Cameras", "resolution"): ("24MP", "33MP", "45MP", "61MP"),
-    ("Electronics/Phones/Smartphones", "display"): ('6.1"', '6.4"', '6.7"'),
-    ("Electronics/Computers/Laptops", "display"): ('13.3"', '14"', '15.6"', '16"'),
-    ("Electronics/Computers/Monitors", "display"): ('24"', '27"', '32"', '34"'),
-    ("Electronics/Computers/Monitors", "resolution"): ("1080p", "1440p", "4K", "5K"),
-}
-
-_BRANDS: dict[str, tuple[str, ...]] = {
-    "Electronics": ("Northwind", "Voltara", "Lumina", "Kestrel", "Aperture Labs", "Quanta",
-                    "Sonora", "Pixelworks"),
-    "Home": ("Hearthstone", "Copperleaf", "Oakridge", "Brewster", "Nestwell"),
-    "Clothing": ("Threadline", "Bluebird", "Stride", "Maple & Co", "Urban Loom"),
-    "Sports": ("Summitgear", "Trailblaze", "Zenflex", "Peakform"),
-    "Books": ("Riverbend Press", "Lantern Books", "Paperkite"),
-    "Beauty": ("Dewdrop", "Velvet Bloom", "Purelle"),
-}
-
-_ADJECTIVES = ("lightweight", "durable", "premium", "compact", "versatile", "reliable",
-               "stylish", "powerful", "comfortable", "budget-friendly")
-_CLOSERS = (
-    "Backed by a two-year warranty and free returns.",
-    "Designed for everyday use at home, at work and on the go.",
-    "Customers praise its build quality and value for money.",
-    "Ships in recyclable packaging within two business days.",
-    "A bestseller in its category this season.",
-    "Pairs well with the rest of the collection.",
-)
-
 
 @dataclass
 class Catalog:
@@ -227,34 +104,6 @@ def zipf_keys(n: int, alpha: float, size: int, seed: int | np.random.Generator) 
     return np.minimum(keys, n - 1).astype(np.int64)
 
 
-def _categories() -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    ids: dict[str, int] = {}
-    for leaf in TAXONOMY:
-        parts = leaf.split("/")
-        for level in range(1, len(parts) + 1):
-            path = "/".join(parts[:level])
-            if path in ids:
-                continue
-            ids[path] = len(ids) + 1
-            parent = ids["/".join(parts[: level - 1])] if level > 1 else None
-            rows.append({"id": ids[path], "name": parts[level - 1], "parent_id": parent,
-                         "level": level, "path": path})
-    df = pd.DataFrame(rows)
-    df["parent_id"] = df["parent_id"].astype("Int64")
-    return df
-
-
-def _brands() -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for dept, names in _BRANDS.items():
-        for name in names:
-            slug = name.lower().replace(" & ", "-").replace(" ", "-")
-            rows.append({"id": len(rows) + 1, "name": name, "slug": slug, "department": dept,
-                         "logo_url": f"https://cdn.example.com/brands/{slug}.png"})
-    return pd.DataFrame(rows)
-
-
 def _uuids(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` random version-4 UUID strings, built without a Python loop."""
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
@@ -296,6 +145,63 @@ def estimate_catalog(products: int, seed: int = 0) -> tuple[float, float, str]:
     return seconds, peak, f"scaled from {sample:,} products generated just now"
 
 
+@dataclass
+class _Leaf:
+    """The products of one leaf category, drawn field by field (one numpy call per field)."""
+
+    brand_ids: np.ndarray
+    prices: np.ndarray
+    titles: np.ndarray
+    descriptions: np.ndarray
+    attributes: list[pd.DataFrame]
+
+
+def _draw_leaf(rng: np.random.Generator, path: str, rows: np.ndarray,
+               brands: pd.DataFrame) -> _Leaf:
+    """Brands, prices (USD), attributes, titles and descriptions of the products ``rows``
+    (0-based) under the leaf category ``path``."""
+    m = len(rows)
+    noun, lines, attr_kinds, median, _ = TAXONOMY[path]
+    dept = path.split("/", 1)[0]
+    dept_brands = brands[brands["department"] == dept]
+    b = rng.integers(0, len(dept_brands), size=m)
+    brand_ids = dept_brands["id"].to_numpy()[b]
+    bnames = dept_brands["name"].to_numpy()[b]
+    line = np.asarray(lines, dtype=object)[rng.integers(0, len(lines), size=m)]
+    model = rng.integers(1, 100, size=m).astype(str).astype(object)
+    prices = np.round(median * rng.lognormal(0.0, 0.35, size=m)) - 0.01
+    attr_vals: dict[str, np.ndarray] = {}
+    frames: list[pd.DataFrame] = []
+    for kind in attr_kinds:
+        values = LEAF_VALUES.get((path, kind), ATTRIBUTE_VALUES[kind])
+        options = np.asarray(values, dtype=object)
+        attr_vals[kind] = options[rng.integers(0, len(options), size=m)]
+        frames.append(pd.DataFrame({
+            "product_id": rows + 1,
+            "name": kind,
+            "value": attr_vals[kind],
+        }))
+    t = bnames + " " + line + " " + model + " " + noun
+    first, second = attr_kinds[0], attr_kinds[1 % len(attr_kinds)]
+    adj = np.asarray(ADJECTIVES, dtype=object)[rng.integers(0, len(ADJECTIVES), size=m)]
+    closer = np.asarray(CLOSERS, dtype=object)[rng.integers(0, len(CLOSERS), size=m)]
+    d = ("The " + t + " is a " + adj + " " + noun.lower() + " from " + bnames + " with "
+         + first.replace("_", " ") + " " + attr_vals[first] + " and "
+         + second.replace("_", " ") + " " + attr_vals[second] + ". " + closer)
+    return _Leaf(brand_ids, prices, t, d, frames)
+
+
+def _attribute_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The attribute rows of every leaf, by product and name, names and values categorical."""
+    attributes = (pd.concat(frames, ignore_index=True) if frames
+                  else pd.DataFrame({"product_id": [], "name": [], "value": []}))
+    attributes = attributes.sort_values(["product_id", "name"], kind="stable",
+                                        ignore_index=True)
+    attributes["name"] = attributes["name"].astype("category")
+    attributes["value"] = attributes["value"].astype("category")
+    return attributes
+
+
 def generate_catalog(products: int = 1000, seed: int = 0, *, progress: bool = False) -> Catalog:
     """Generate a catalog of ``products`` products; the same seed gives the same catalog.
 
@@ -310,8 +216,8 @@ def generate_catalog(products: int = 1000, seed: int = 0, *, progress: bool = Fa
     n = validate.integer("products", products, minimum=1, maximum=MAX_PRODUCTS)
     seed = validate.integer("seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
-    categories = _categories()
-    brands = _brands()
+    categories = category_frame()
+    brands = brand_frame()
     cat_id = dict(zip(categories["path"], categories["id"], strict=True))
     leaves = list(TAXONOMY)
     weights = np.array([TAXONOMY[p][4] for p in leaves])
@@ -338,34 +244,12 @@ def generate_catalog(products: int = 1000, seed: int = 0, *, progress: bool = Fa
         if m == 0:
             continue
         path = leaves[li]
-        noun, lines, attr_kinds, median, _ = TAXONOMY[path]
-        dept = path.split("/", 1)[0]
-        dept_brands = brands[brands["department"] == dept]
-        b = rng.integers(0, len(dept_brands), size=m)
-        brand_ids[rows] = dept_brands["id"].to_numpy()[b]
-        bnames = dept_brands["name"].to_numpy()[b]
-        line = np.asarray(lines, dtype=object)[rng.integers(0, len(lines), size=m)]
-        model = rng.integers(1, 100, size=m).astype(str).astype(object)
-        prices[rows] = np.round(median * rng.lognormal(0.0, 0.35, size=m)) - 0.01
-        attr_vals: dict[str, np.ndarray] = {}
-        for kind in attr_kinds:
-            values = _LEAF_VALUES.get((path, kind), ATTRIBUTE_VALUES[kind])
-            options = np.asarray(values, dtype=object)
-            attr_vals[kind] = options[rng.integers(0, len(options), size=m)]
-            attr_frames.append(pd.DataFrame({
-                "product_id": rows + 1,
-                "name": kind,
-                "value": attr_vals[kind],
-            }))
-        t = bnames + " " + line + " " + model + " " + noun
-        first, second = attr_kinds[0], attr_kinds[1 % len(attr_kinds)]
-        adj = np.asarray(_ADJECTIVES, dtype=object)[rng.integers(0, len(_ADJECTIVES), size=m)]
-        closer = np.asarray(_CLOSERS, dtype=object)[rng.integers(0, len(_CLOSERS), size=m)]
-        d = ("The " + t + " is a " + adj + " " + noun.lower() + " from " + bnames + " with "
-             + first.replace("_", " ") + " " + attr_vals[first] + " and "
-             + second.replace("_", " ") + " " + attr_vals[second] + ". " + closer)
-        titles[rows] = t
-        descs[rows] = d
+        leaf = _draw_leaf(rng, path, rows, brands)
+        brand_ids[rows] = leaf.brand_ids
+        prices[rows] = leaf.prices
+        titles[rows] = leaf.titles
+        descs[rows] = leaf.descriptions
+        attr_frames.extend(leaf.attributes)
         sku_prefix[rows] = path.rsplit("/", 1)[1][:3].upper()
 
     ids = np.arange(1, n + 1)
@@ -389,14 +273,8 @@ def generate_catalog(products: int = 1000, seed: int = 0, *, progress: bool = Fa
         "inventory_total": inventory_total,
         "inventory_available": inventory_total - reserved,
     })
-    attributes = (pd.concat(attr_frames, ignore_index=True) if attr_frames
-                  else pd.DataFrame({"product_id": [], "name": [], "value": []}))
-    attributes = attributes.sort_values(["product_id", "name"], kind="stable",
-                                        ignore_index=True)
-    attributes["name"] = attributes["name"].astype("category")
-    attributes["value"] = attributes["value"].astype("category")
     return Catalog(categories=categories, brands=brands.drop(columns=["department"]),
-                   products=products_df, attributes=attributes, seed=seed)
+                   products=products_df, attributes=_attribute_frame(attr_frames), seed=seed)
 
 
 def generate_orders(catalog: Catalog, orders: int = 1000, *, seed: int = 0,

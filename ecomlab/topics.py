@@ -93,7 +93,7 @@ TOPICS: tuple[Topic, ...] = (
           "what a customer waits for, and what happens under load",
           "03_sync_vs_async.ipynb",
           "`ecomlab run processing --mode {sync,async} [--simulate]`, `ecomlab simulate queue`",
-          cli="ecomlab.processing.cli", run="ecomlab.processing.live:run_live",
+          cli="ecomlab.processing.cli", run="ecomlab.processing.experiment:run_processing",
           claims="ecomlab.processing.claims:processing_claims",
           ledger="ecomlab.processing.claims:processing_ledger"),
     Topic("04", "messaging", "Messaging: message queue vs direct calls",

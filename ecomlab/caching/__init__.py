@@ -19,8 +19,13 @@ from ecomlab._lazy import lazy_exports
 if TYPE_CHECKING:
     from ecomlab.caching.claims import caching_claims, caching_ledger
     from ecomlab.caching.compare import strategies_frame, ttl_curve, warmup_frame
-    from ecomlab.caching.outage import CacheSwitch, outage_table, run_outage
-    from ecomlab.caching.plots import hit_ratio_figure, latency_figure, staleness_figure, ttl_figure
+    from ecomlab.caching.outage import CacheSwitch, dead_cache_call_table, outage_table, run_outage
+    from ecomlab.caching.plots import (
+        hit_ratio_figure,
+        latency_figure,
+        staleness_figure,
+        ttl_figure,
+    )
     from ecomlab.caching.race import race_frequency, race_table, reproduce_race
     from ecomlab.caching.redis_lru import drift_table, private_redis, redis_lru_drift
     from ecomlab.caching.repository import Product, ProductTable
@@ -49,25 +54,23 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "CacheAsideService": "ecomlab.caching.services",
     "CacheSwitch": "ecomlab.caching.outage",
-    "FIXES": "ecomlab.caching.services",
-    "NoCacheService": "ecomlab.caching.services",
-    "Product": "ecomlab.caching.repository",
-    "ProductTable": "ecomlab.caching.repository",
-    "STRATEGIES": "ecomlab.caching.services",
-    "WriteBehindService": "ecomlab.caching.services",
-    "WriteThroughService": "ecomlab.caching.services",
     "caching_claims": "ecomlab.caching.claims",
     "caching_explorer": "ecomlab.caching.widget",
     "caching_ledger": "ecomlab.caching.claims",
     "che_hit_ratio": "ecomlab.caching.simulate",
+    "dead_cache_call_table": "ecomlab.caching.outage",
     "drift_table": "ecomlab.caching.redis_lru",
     "explore_caching": "ecomlab.caching.widget",
+    "FIXES": "ecomlab.caching.services",
     "hit_ratio_curve": "ecomlab.caching.simulate",
     "hit_ratio_figure": "ecomlab.caching.plots",
     "latency_figure": "ecomlab.caching.plots",
     "make_service": "ecomlab.caching.services",
+    "NoCacheService": "ecomlab.caching.services",
     "outage_table": "ecomlab.caching.outage",
     "private_redis": "ecomlab.caching.redis_lru",
+    "Product": "ecomlab.caching.repository",
+    "ProductTable": "ecomlab.caching.repository",
     "race_frequency": "ecomlab.caching.race",
     "race_table": "ecomlab.caching.race",
     "redis_lru_drift": "ecomlab.caching.redis_lru",
@@ -80,11 +83,14 @@ _EXPORTS: dict[str, str] = {
     "staleness_figure": "ecomlab.caching.plots",
     "storage_overhead": "ecomlab.caching.storage",
     "storage_table": "ecomlab.caching.storage",
+    "STRATEGIES": "ecomlab.caching.services",
     "strategies_frame": "ecomlab.caching.compare",
     "ttl_curve": "ecomlab.caching.compare",
     "ttl_figure": "ecomlab.caching.plots",
     "ttl_hit_ratio": "ecomlab.caching.simulate",
     "warmup_frame": "ecomlab.caching.compare",
+    "WriteBehindService": "ecomlab.caching.services",
+    "WriteThroughService": "ecomlab.caching.services",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -102,6 +108,7 @@ __all__ = [
     "caching_explorer",
     "caching_ledger",
     "che_hit_ratio",
+    "dead_cache_call_table",
     "drift_table",
     "explore_caching",
     "hit_ratio_curve",

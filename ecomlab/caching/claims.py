@@ -28,8 +28,6 @@ def _one(df: pd.DataFrame, **where: object) -> pd.Series:
     return one_row(df, where)
 
 
-
-
 def _served(text: str) -> tuple[int, int]:
     done, total = text.split("/")
     return int(done), int(total)
@@ -40,28 +38,36 @@ def caching_claims(*, strategies: pd.DataFrame, writes: pd.DataFrame,
                    frequency: pd.DataFrame, outage: pd.DataFrame,
                    storage: pd.DataFrame) -> list[Claim]:
     """The claims ledger for the decision summary (see the module doc for the inputs)."""
+    return (_cache_aside_claims(strategies, warmup, race, frequency, outage, storage)
+            + _write_through_claims(strategies, writes, outage, storage))
+
+
+class _Claims(list[Claim]):
+    """The claims of one topic, appended one verdict at a time."""
+
+    def add(self, approach: str, claim: str, kind: str, verdict: str, evidence: str,
+            conditions: str = "") -> None:
+        self.append(Claim(TOPIC, approach, claim, kind, verdict, evidence,  # type: ignore[arg-type]
+                          conditions))
+
+
+def _cache_aside_claims(strategies: pd.DataFrame, warmup: pd.DataFrame, race: pd.DataFrame,
+                        frequency: pd.DataFrame, outage: pd.DataFrame,
+                        storage: pd.DataFrame) -> list[Claim]:
+    """Cache-aside's pros and cons: only what is needed, outages, misses, staleness, warm-up."""
     ca = _one(strategies, strategy="cache-aside")
-    wt = _one(strategies, strategy="write-through")
     none = _one(strategies, strategy="none")
-    wb = _one(strategies, strategy="write-behind")
     st_ca = _one(storage, strategy="cache-aside")
     st_wt = _one(storage, strategy="write-through")
     o_ca = _one(outage, strategy="cache-aside", repair=False)
     o_ca_fix = _one(outage, strategy="cache-aside", repair=True)
-    o_wt = _one(outage, strategy="write-through", repair=False)
-    o_wt_fix = _one(outage, strategy="write-through", repair=True)
     cold = _one(warmup, start="cold")
     warm = _one(warmup, start="warmed")
     forced = _one(race, fix="none", reader="fast")
     f_none = _one(frequency, fix="none")
     f_ver = _one(frequency, fix="versioned")
-    claims: list[Claim] = []
-
-    def add(approach: str, claim: str, kind: str, verdict: str, evidence: str,
-            conditions: str = "") -> None:
-        claims.append(Claim(TOPIC, approach, claim, kind, verdict, evidence,  # type: ignore[arg-type]
-                            conditions))
-
+    claims = _Claims()
+    add = claims.add
     only_needed = st_ca["never_read_keys"] == 0 and st_ca["cached_keys"] < st_wt["cached_keys"]
     add("cache-aside", "cache only what's needed", "pro",
         "supported" if only_needed else "refuted",
@@ -93,6 +99,20 @@ def caching_claims(*, strategies: pd.DataFrame, writes: pd.DataFrame,
         f"measured: hit ratio {cold['hit_ratio']:.2f} cold vs {warm['hit_ratio']:.2f} warmed; "
         f"database reads {cold['db_reads']} vs {warm['db_reads']}",
         "short run; a cold cache costs one miss per distinct product read")
+    return claims
+
+
+def _write_through_claims(strategies: pd.DataFrame, writes: pd.DataFrame,
+                          outage: pd.DataFrame, storage: pd.DataFrame) -> list[Claim]:
+    """Write-through's pros and cons: freshness, steadiness, write cost, storage, outages."""
+    ca = _one(strategies, strategy="cache-aside")
+    wt = _one(strategies, strategy="write-through")
+    wb = _one(strategies, strategy="write-behind")
+    st_wt = _one(storage, strategy="write-through")
+    o_wt = _one(outage, strategy="write-through", repair=False)
+    o_wt_fix = _one(outage, strategy="write-through", repair=True)
+    claims = _Claims()
+    add = claims.add
     fresh = wt["stale_reads"] == 0
     add("write-through", "always fresh cache", "pro",
         ("qualified" if o_wt["stale after recovery"] > 0 else "supported") if fresh
@@ -131,6 +151,8 @@ def caching_claims(*, strategies: pd.DataFrame, writes: pd.DataFrame,
         f"{o_wt['stale after recovery']} products disagreed with the database after recovery, "
         f"{o_wt_fix['stale after recovery']} when failed updates are replayed",
         "without a repair log the disagreement is silent until the TTL expires")
+
+
     return claims
 
 

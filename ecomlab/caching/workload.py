@@ -201,19 +201,11 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
     threads = validate.integer("threads", threads, minimum=1, maximum=256)
     ttl_s = validate.number("ttl_s", ttl_s, minimum=0.001, maximum=7 * 24 * 3600)
     fix = validate.choice("fix", fix, FIXES)
-    if fix != "none" and strategy != "cache-aside":
-        raise InvalidInput(f"fix {fix!r} applies to strategy 'cache-aside' only, "
-                           f"not {strategy!r}")
     double_delete_ms = validate.number("double_delete_ms", double_delete_ms, minimum=0.0,
                                        maximum=10_000.0)
     flush_interval_ms = validate.number("flush_interval_ms", flush_interval_ms, minimum=0.0,
                                         maximum=60_000.0, min_inclusive=False)
-    if double_delete_ms != 20.0 and fix != "double-delete":
-        raise InvalidInput(f"double_delete_ms={double_delete_ms!r} has no effect unless fix is "
-                           f"'double-delete' (fix is {fix!r})")
-    if (flush_interval_ms != 50.0 or not crash) and strategy != "write-behind":
-        raise InvalidInput(f"flush_interval_ms and crash apply to strategy 'write-behind' "
-                           f"only, not {strategy!r}")
+    _check_options_apply(strategy, fix, double_delete_ms, flush_interval_ms, crash)
     rng = np.random.default_rng(seed)
     keys = zipf_keys(n, zipf, requests, rng) + 1
     is_write = rng.random(requests) < write_ratio
@@ -222,8 +214,12 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
     params = {"strategy": strategy, "products": n, "zipf": zipf, "write_ratio": write_ratio,
               "requests": requests, "db_latency_ms": db_latency_ms, "threads": threads,
               "ttl_s": ttl_s, "warm": bool(warm), "fix": fix}
+    options: dict[str, Any] = {"ttl_s": ttl_s}
     if strategy == "write-behind":
         params.update(flush_interval_ms=flush_interval_ms, crash=bool(crash))
+        options["flush_interval_ms"] = flush_interval_ms
+    if strategy == "cache-aside":
+        options.update(fix=fix, double_delete_ms=double_delete_ms)
     if fix == "double-delete":
         params["double_delete_ms"] = double_delete_ms
 
@@ -231,18 +227,10 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
         prefix = cache_prefix(kstore)
         table = load_products(sstore, catalog, db_latency_ms=db_latency_ms)
         client = kstore.client if strategy != "none" else None
-        options: dict[str, Any] = {"ttl_s": ttl_s, "prefix": prefix}
-        if strategy == "cache-aside":
-            options.update(fix=fix, double_delete_ms=double_delete_ms)
-        if strategy == "write-behind":
-            options["flush_interval_ms"] = flush_interval_ms
-        service = make_service(strategy, table, client, **options)
+        service = make_service(strategy, table, client, prefix=prefix, **options)
         try:
             if warm and client is not None:
-                pipe = client.pipeline(transaction=False)
-                for p in catalog:
-                    pipe.set(f"{prefix}product:{p.id}", p.to_json(), px=int(ttl_s * 1000))
-                pipe.execute()
+                _warm_cache(client, catalog, prefix, ttl_s)
             metrics = _replay(service, table, keys, is_write, prices, threads, crash)
         finally:
             if isinstance(service, WriteBehindService) and crash:
@@ -258,17 +246,31 @@ def run_caching(strategy: str = "cache-aside", *, products: int = 200, zipf: flo
                   metrics=metrics, backends=backends)
 
 
-def _replay(service: ProductService, table: ProductTable, keys: np.ndarray,
-            is_write: np.ndarray, prices: np.ndarray, threads: int,
-            crash: bool) -> dict[str, Any]:
-    ledger = WriteLedger()
+def _check_options_apply(strategy: str, fix: str, double_delete_ms: float,
+                         flush_interval_ms: float, crash: bool) -> None:
+    """Refuse an option set away from its default where the strategy (or fix) ignores it."""
+    if fix != "none" and strategy != "cache-aside":
+        raise InvalidInput(f"fix {fix!r} applies to strategy 'cache-aside' only, "
+                           f"not {strategy!r}")
+    if double_delete_ms != 20.0 and fix != "double-delete":
+        raise InvalidInput(f"double_delete_ms={double_delete_ms!r} has no effect unless fix is "
+                           f"'double-delete' (fix is {fix!r})")
+    if (flush_interval_ms != 50.0 or not crash) and strategy != "write-behind":
+        raise InvalidInput(f"flush_interval_ms and crash apply to strategy 'write-behind' "
+                           f"only, not {strategy!r}")
+
+
+def _warm_cache(client: Any, catalog: list[Product], prefix: str, ttl_s: float) -> None:
+    """Cache every product before the run (not counted), with the run's TTL."""
+    pipe = client.pipeline(transaction=False)
+    for p in catalog:
+        pipe.set(f"{prefix}product:{p.id}", p.to_json(), px=int(ttl_s * 1000))
+    pipe.execute()
+
+
+def _plan(keys: np.ndarray, is_write: np.ndarray, threads: int) -> list[list[int]]:
+    """Each worker's requests, in order: reads round-robin, each write to its product's owner."""
     owner = keys % threads
-    worker_reads: list[list[int]] = [[] for _ in range(threads)]
-    worker_writes: list[list[int]] = [[] for _ in range(threads)]
-    read_ns: list[list[int]] = [[] for _ in range(threads)]
-    write_ns: list[list[int]] = [[] for _ in range(threads)]
-    stale: list[list[int]] = [[] for _ in range(threads)]
-    # reads go round-robin over the workers, each write to its product's owner; order is kept
     plan: list[list[int]] = [[] for _ in range(threads)]
     reads_seen = 0
     for i in range(len(keys)):
@@ -277,6 +279,36 @@ def _replay(service: ProductService, table: ProductTable, keys: np.ndarray,
         else:
             plan[reads_seen % threads].append(i)
             reads_seen += 1
+    return plan
+
+
+def _lost_writes(service: ProductService, table: ProductTable, ledger: WriteLedger,
+                 crash: bool) -> tuple[int, float]:
+    """Write-behind: stop the flusher (killed with ``crash``) and count the acknowledged
+    versions the database never got, with the oldest one's age (ms); (0, 0.0) otherwise."""
+    crashed_at = time.perf_counter_ns()
+    if not isinstance(service, WriteBehindService):
+        return 0, 0.0
+    if crash:
+        service.crash()
+    else:
+        service.close()
+    durable = table.versions()
+    lost_ages = [crashed_at - t for pid, acks in ledger.acknowledged().items()
+                 for v, t in acks if v > durable.get(pid, 0)]
+    return len(lost_ages), max(lost_ages) / 1e6 if lost_ages else 0.0
+
+
+def _replay(service: ProductService, table: ProductTable, keys: np.ndarray,
+            is_write: np.ndarray, prices: np.ndarray, threads: int,
+            crash: bool) -> dict[str, Any]:
+    ledger = WriteLedger()
+    worker_reads: list[list[int]] = [[] for _ in range(threads)]
+    worker_writes: list[list[int]] = [[] for _ in range(threads)]
+    read_ns: list[list[int]] = [[] for _ in range(threads)]
+    write_ns: list[list[int]] = [[] for _ in range(threads)]
+    stale: list[list[int]] = [[] for _ in range(threads)]
+    plan = _plan(keys, is_write, threads)
     barrier = threading.Barrier(threads)
     errors: list[BaseException] = []
     db_reads0, db_writes0 = table.reads.value, table.writes.value
@@ -320,19 +352,7 @@ def _replay(service: ProductService, table: ProductTable, keys: np.ndarray,
         if isinstance(service, WriteBehindService):
             service.crash()
         raise errors[0]
-    lost_writes = 0
-    loss_window_ms = 0.0
-    crashed_at = time.perf_counter_ns()
-    if isinstance(service, WriteBehindService):
-        if crash:
-            service.crash()
-        else:
-            service.close()
-        durable = table.versions()
-        lost_ages = [crashed_at - t for pid, acks in ledger.acknowledged().items()
-                     for v, t in acks if v > durable.get(pid, 0)]
-        lost_writes = len(lost_ages)
-        loss_window_ms = max(lost_ages) / 1e6 if lost_ages else 0.0
+    lost_writes, loss_window_ms = _lost_writes(service, table, ledger, crash)
     reads = sum(len(r) for r in worker_reads)
     writes = sum(len(r) for r in worker_writes)
     all_stale = [a for s in stale for a in s]

@@ -6,12 +6,14 @@
 3. ``product_page`` — one product by sku.
 4. ``brand_facets`` — products per brand under the category prefix.
 
-:func:`compare_answers` says, per question, whether two sets of answers are identical.
+:func:`compare_answers` says, per question, whether two sets of answers are identical;
+:func:`both_stores` opens a fresh store of each model for one experiment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,11 +27,32 @@ from ecomlab.catalog.relational import (
     sql_product_page,
 )
 from ecomlab.measure import LatencySummary, Stopwatch
-from ecomlab.stores import DocumentStore, SqlStore
+from ecomlab.stores import (
+    SQL_BACKENDS,
+    DocumentStore,
+    SqlStore,
+    borrowed,
+    document_store,
+    sql_store,
+)
 
-__all__ = ["QUESTIONS", "Questions", "answer", "compare_answers", "time_questions"]
+__all__ = ["DEFAULT_CATEGORY", "QUESTIONS", "Questions", "answer", "both_stores",
+           "compare_answers", "time_questions"]
 
 QUESTIONS = ("listing", "in_stock", "product_page", "brand_facets")
+#: the listing's category prefix when none is given
+DEFAULT_CATEGORY = "Electronics/Computers"
+
+
+@contextlib.contextmanager
+def both_stores(sql_backend: str | None) -> Iterator[tuple[SqlStore, DocumentStore]]:
+    """A fresh relational store (``sql_backend``, or ``ECOMLAB_SQL_URL``/DuckDB when ``None``)
+    and a fresh document store, both disposed on exit."""
+    if sql_backend is not None:
+        validate.choice("sql_backend", sql_backend, SQL_BACKENDS)
+    with borrowed(None, lambda: sql_store(sql_backend)) as sql, \
+            borrowed(None, document_store) as docs:
+        yield sql, docs
 
 
 @dataclass(frozen=True)

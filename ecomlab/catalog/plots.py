@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from ecomlab.catalog.writes import MixedReads
+from ecomlab.catalog.mixed_reads import MixedReads
 from ecomlab.errors import InvalidInput
 from ecomlab.notebook import readable_log_axes
 

@@ -30,7 +30,7 @@ from ecomlab import validate
 from ecomlab.inventory.history import History, StockRow
 from ecomlab.inventory.model import EVENTUAL, BuyerCrash, Line, OrderSpec, Outcome, Sku, check_lines
 from ecomlab.inventory.payments import PaymentDeclined, PaymentLedger
-from ecomlab.inventory.relational import InventoryTables, transaction
+from ecomlab.inventory.tables import InventoryTables, transaction
 from ecomlab.stores import KvStore, SqlStore
 
 __all__ = ["RESERVE_LUA", "EventBus", "EventualInventory", "OrderCreated", "Validator",

@@ -9,21 +9,17 @@ history, the ledger and the checker's report. :func:`sweep_buyers` repeats it ov
 from __future__ import annotations
 
 import contextlib
-import functools
-import threading
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
-from ecomlab import budget, validate
+from ecomlab import validate
 from ecomlab.errors import InvalidInput, UnsupportedOperation, choices_text
 from ecomlab.inventory.eventual import EventBus, EventualInventory, Validator
-from ecomlab.inventory.history import CheckReport, History, check
+from ecomlab.inventory.history import CheckReport, History
 from ecomlab.inventory.model import (
     BACKENDS,
     EVENTUAL,
@@ -32,13 +28,14 @@ from ecomlab.inventory.model import (
     STRATEGIES,
     STRONG,
     OrderSpec,
-    Outcome,
+    Sku,
     generate_workload,
     make_skus,
 )
 from ecomlab.inventory.payments import PaymentLedger
+from ecomlab.inventory.race import judge, race, race_metrics
 from ecomlab.inventory.relational import LOCK_ORDERS, RelationalInventory
-from ecomlab.measure import LatencySummary, Result, progress
+from ecomlab.measure import Result, progress
 from ecomlab.stores import KvStore, SqlStore, borrowed, kv_store, sql_store
 
 __all__ = ["InventoryRun", "resolve_backend", "run_inventory", "sweep_buyers"]
@@ -133,9 +130,7 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
         InvalidInput: any parameter out of range or unknown.
         UnsupportedOperation: row-lock on SQLite or DuckDB.
     """
-    if sql is not None:
-        backend = backend or ("redis" if strategy in EVENTUAL else sql.backend)
-    backend = resolve_backend(strategy, backend)
+    backend = _backend(strategy, backend, sql)
     stock = validate.integer("stock", stock, minimum=0, maximum=LIMITS["stock"])
     buyers = validate.integer("buyers", buyers, minimum=1, maximum=LIMITS["buyers"])
     orders = validate.integer("orders", orders, minimum=1, maximum=LIMITS["orders"])
@@ -144,19 +139,12 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
     buyer_crash_rate = validate.probability("buyer_crash_rate", buyer_crash_rate)
     lock_order = validate.choice("lock_order", lock_order, LOCK_ORDERS)
     truth_backend = validate.choice("truth_backend", truth_backend, SQL_CHOICES)
-    validator_delay_ms = validate.number("validator_delay_ms", validator_delay_ms, minimum=0.0,
-                                         maximum=10_000.0)
-    validator_crash_rate = validate.probability("validator_crash_rate", validator_crash_rate)
-    validator_restart_ms = validate.number("validator_restart_ms", validator_restart_ms,
-                                           minimum=0.0, maximum=60_000.0)
+    faults = _validator_faults(validator_delay_ms, validator_crash_rate, validator_restart_ms)
     _refuse_ignored(strategy, lock_order=(lock_order, "sorted"),
-                    validator_delay_ms=(validator_delay_ms, 0.0),
-                    validator_crash_rate=(validator_crash_rate, 0.0),
-                    validator_restart_ms=(validator_restart_ms, 5.0),
+                    validator_delay_ms=(faults["delay_ms"], 0.0),
+                    validator_crash_rate=(faults["crash_rate"], 0.0),
+                    validator_restart_ms=(faults["restart_ms"], 5.0),
                     truth_backend=(truth_backend, "postgres"))
-    if strategy in STRONG and sql is not None and sql.backend != backend:
-        raise InvalidInput(f"backend {backend!r} does not match the given store "
-                           f"{sql.backend!r}")
     sku_list = make_skus(skus, stock)
     workload = generate_workload(sku_list, orders, buyers, seed=seed, skew=skew,
                                  max_quantity=max_quantity, max_items=max_items)
@@ -168,29 +156,62 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
     }
     ledger = PaymentLedger(payment_failure_rate, seed)
     history = History()
+    initial = {s.sku: s.stock for s in sku_list}
     with contextlib.ExitStack() as stack:
+        inv: RelationalInventory | EventualInventory
         if strategy in STRONG:
             sql = stack.enter_context(borrowed(sql, lambda: _fresh_sql(backend, buyers)))
             inv = RelationalInventory(sql, strategy, sku_list, lock_order=lock_order,
                                       max_retries=max_retries, seed=seed)
-            backends = {"sql": inv.describe()}
-            return _drive(inv, None, workload, buyers, ledger, history, params, backends,
-                          seed, buyer_crash_rate, initial={s.sku: s.stock for s in sku_list})
-        params.update(validator_delay_ms=float(validator_delay_ms),
-                      validator_crash_rate=float(validator_crash_rate),
-                      validator_restart_ms=float(validator_restart_ms),
-                      idempotent_refunds=bool(idempotent_refunds), truth_backend=truth_backend)
-        kv = stack.enter_context(borrowed(kv, kv_store))
-        sql = stack.enter_context(borrowed(sql, lambda: _fresh_sql(truth_backend, buyers)))
-        bus = EventBus()
-        ev = EventualInventory(kv, sql, strategy, sku_list, bus)
-        stack.callback(ev.close)
-        validator = Validator(ev, ledger, history, delay_ms=validator_delay_ms,
-                              crash_rate=validator_crash_rate, restart_ms=validator_restart_ms,
-                              idempotent_refunds=idempotent_refunds, seed=seed)
-        backends = {"kv": kv.describe(), "sql": sql.describe()}
-        return _drive(ev, validator, workload, buyers, ledger, history, params, backends,
-                      seed, buyer_crash_rate, initial={s.sku: s.stock for s in sku_list})
+            validator, backends = None, {"sql": inv.describe()}
+        else:
+            params.update({f"validator_{k}": float(v) for k, v in faults.items()},
+                          idempotent_refunds=bool(idempotent_refunds),
+                          truth_backend=truth_backend)
+            inv, validator, backends = _eventual(
+                stack, strategy, sku_list, ledger, history, kv=kv, sql=sql,
+                open_sql=lambda: _fresh_sql(truth_backend, buyers), faults=faults,
+                idempotent_refunds=idempotent_refunds, seed=seed)
+        return _drive(inv, validator, workload, buyers, ledger, history, params, backends,
+                      seed, buyer_crash_rate, initial=initial)
+
+
+def _backend(strategy: str, backend: str | None, sql: SqlStore | None) -> str:
+    """The backend to run on: ``backend``, else the given store's, else the strategy's natural
+    one (see :func:`resolve_backend`); a relational strategy's given store must be on it."""
+    if sql is not None:
+        backend = backend or ("redis" if strategy in EVENTUAL else sql.backend)
+    backend = resolve_backend(strategy, backend)
+    if strategy in STRONG and sql is not None and sql.backend != backend:
+        raise InvalidInput(f"backend {backend!r} does not match the given store "
+                           f"{sql.backend!r}")
+    return backend
+
+
+def _eventual(stack: contextlib.ExitStack, strategy: str, skus: Sequence[Sku],
+              ledger: PaymentLedger, history: History, *, kv: KvStore | None,
+              sql: SqlStore | None, open_sql: Callable[[], SqlStore], faults: dict[str, float],
+              idempotent_refunds: bool, seed: int
+              ) -> tuple[EventualInventory, Validator, dict[str, Any]]:
+    """An eventual strategy's inventory (a key-value store in front of the source of truth),
+    its validator and the stores' descriptions; what it opens closes with ``stack``."""
+    kv_ = stack.enter_context(borrowed(kv, kv_store))
+    sql_ = stack.enter_context(borrowed(sql, open_sql))
+    inv = EventualInventory(kv_, sql_, strategy, skus, EventBus())
+    stack.callback(inv.close)
+    validator = Validator(inv, ledger, history, idempotent_refunds=idempotent_refunds,
+                          seed=seed, **faults)
+    return inv, validator, {"kv": kv_.describe(), "sql": sql_.describe()}
+
+
+def _validator_faults(delay_ms: float, crash_rate: float, restart_ms: float
+                      ) -> dict[str, float]:
+    """The validator's faults, checked: delay (ms), crash probability, restart time (ms)."""
+    return {"delay_ms": validate.number("validator_delay_ms", delay_ms, minimum=0.0,
+                                        maximum=10_000.0),
+            "crash_rate": validate.probability("validator_crash_rate", crash_rate),
+            "restart_ms": validate.number("validator_restart_ms", restart_ms, minimum=0.0,
+                                          maximum=60_000.0)}
 
 
 def _fresh_sql(backend: str, buyers: int) -> SqlStore:
@@ -222,150 +243,14 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
            workload: Sequence[OrderSpec], buyers: int, ledger: PaymentLedger,
            history: History, params: dict[str, Any], backends: dict[str, Any], seed: int,
            buyer_crash_rate: float, *, initial: dict[str, int]) -> InventoryRun:
-    per_buyer: list[list[OrderSpec]] = [[] for _ in range(buyers)]
-    for spec in workload:
-        per_buyer[spec.buyer].append(spec)
-    latencies = np.zeros(len(workload))
-    lock_wait = np.zeros(len(workload))
-    outcomes: list[Outcome | None] = [None] * len(workload)
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(buyers + 1)
-    stop = threading.Event()  # set on Ctrl-C: buyers finish the order in hand and leave
-
-    store = inv.tables.store if isinstance(inv, EventualInventory) else inv.store
-    pool_size = getattr(store.engine.pool, "size", None)
-    # a row-lock buyer on PostgreSQL keeps its connection as its session (as a pgbench client
-    # does) when the pool has one for every buyer; otherwise buyers take turns per transaction
-    sessions = (isinstance(inv, RelationalInventory) and inv.holds_session
-                and callable(pool_size) and buyers <= pool_size())
-
-    def buyer(b: int) -> None:
-        process = f"buyer-{b}"
-        try:
-            with contextlib.ExitStack() as session:
-                # open this buyer's pooled connection before the race
-                held: sa.Connection | None = session.enter_context(store.engine.connect())
-                if not sessions:
-                    session.close()
-                    held = None
-                buy(b, process, held, barrier)
-        except Exception as exc:  # surfaced in the main thread below
-            errors.append(exc)
-            barrier.abort()
-
-    def buy(b: int, process: str, held: sa.Connection | None,
-            barrier: threading.Barrier) -> None:
-        barrier.wait()
-        for spec in per_buyer[b]:
-            if stop.is_set():
-                return
-            crash = bool(buyer_crash_rate) and np.random.default_rng(
-                [seed, spec.order_id, 3]).random() < buyer_crash_rate
-            lines = [[ln.sku, ln.quantity] for ln in spec.lines]
-            history.record(process, "invoke", "order", spec.order_id, lines=lines)
-            t0 = time.perf_counter_ns()
-            oid = spec.order_id
-            accept = functools.partial(history.record, process, "ok", "order", oid)
-            if held is not None and isinstance(inv, RelationalInventory):
-                out = inv.place_order(spec, ledger, crash=crash, on_accept=accept,
-                                      connection=held)
-            else:
-                out = inv.place_order(spec, ledger, crash=crash, on_accept=accept)
-            latencies[oid - 1] = (time.perf_counter_ns() - t0) / 1e6
-            lock_wait[oid - 1] = out.lock_wait_ns / 1e6
-            outcomes[oid - 1] = out
-            budget.advance()  # the command line's progress and Ctrl-C report
-            if out.status == "rejected":
-                history.record(process, "fail", "order", oid, reason=out.reason)
-            elif out.status == "crashed":
-                history.record(process, "info", "order", oid, reason=out.reason)
-
-    # daemon threads: an interrupted run ends at once instead of finishing every buyer's list
-    threads = [threading.Thread(target=buyer, args=(b,), name=f"buyer-{b}", daemon=True)
-               for b in range(buyers)]
-    for t in threads:
-        t.start()
-    if validator is not None:
-        validator.start()
-    try:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait()
-        t_start = time.perf_counter()
-        for t in threads:
-            while t.is_alive():  # a bounded join lets Ctrl-C reach this thread
-                t.join(0.1)
-    except KeyboardInterrupt:
-        stop.set()
-        barrier.abort()
-        deadline = time.monotonic() + 0.2
-        for t in threads:
-            t.join(max(deadline - time.monotonic(), 0.0))
-        raise
-    buy_s = time.perf_counter() - t_start
-    settle_ms = 0.0
-    if validator is not None:
-        t1 = time.perf_counter()
-        drained = validator.drain()
-        settle_ms = (time.perf_counter() - t1) * 1000
-        if not drained:
-            errors.append(RuntimeError("the validator did not drain within 120 s"))
-    if errors:
-        raise errors[0]
-    tables = inv.tables if isinstance(inv, EventualInventory) else inv
-    final = tables.stock()
-    report = check(history, initial=initial, final=final, orders=tables.orders(),
-                   ledger=ledger.entries())
-    if isinstance(inv, EventualInventory) and inv.strategy == "atomic-reserve":
-        # the cache is the reservation: units it holds back beyond the truth's belong to no
-        # order (the buyer crashed between reserving and creating the order)
-        cached = inv.cached_stock()
-        report.add_leaked_units(sum(max(0, row.available - cached.get(sku, 0))
-                                    for sku, row in final.items()))
-    done = [o for o in outcomes if o is not None]
-    lat = LatencySummary.of_ms(latencies)
-    ttc = LatencySummary.of_ms(report.time_to_consistency_ms)
-    metrics: dict[str, Any] = {
-        "orders_attempted": report.orders_attempted,
-        "orders_confirmed": report.orders_confirmed,
-        "orders_cancelled": report.orders_cancelled,
-        "orders_rejected": report.orders_rejected,
-        "orders_accepted": report.orders_accepted,
-        "oversold_units": report.oversold_units,
-        "uncompensated_oversold_units": report.uncompensated_oversold_units,
-        "refunds": report.refunds,
-        "double_refunds": report.double_refunds,
-        "final_available": sum(r.available for r in tables.stock().values()),
-        "conservation_ok": report.conservation_ok,
-        "lost_update_units": report.lost_update_units,
-        "negative_stock_skus": len(report.negative_stock),
-        "books_balance": report.books_balance,
-        "leaked_units": report.leaked_units,
-        "valid": report.valid,
-        "anomalies": report.anomalies,
-        "throughput_per_s": round(len(workload) / buy_s, 1) if buy_s > 0 else None,
-        "duration_s": round(buy_s, 4),
-        "latency_ms": {k: v for k, v in lat.as_dict().items() if k in ("p50", "p95", "p99")},
-        "retries": sum(o.retries for o in done),
-        "conflicts": sum(o.conflicts for o in done),
-        "deadlocks": sum(o.deadlocks for o in done),
-        "retries_exhausted": sum(1 for o in done if o.reason == "retries_exhausted"),
-        "payment_declined": sum(1 for o in done if o.reason == "payment_declined"),
-        "buyer_crashes": sum(1 for o in done if o.status == "crashed"),
-        "time_to_consistency_ms": {"p50": ttc.as_dict()["p50"], "p99": ttc.as_dict()["p99"],
-                                   "count": ttc.count},
-    }
-    if isinstance(inv, RelationalInventory) and inv.strategy == "row-lock":
-        lw = LatencySummary.of_ms(lock_wait)
-        metrics["lock_wait_ms"] = {k: v for k, v in lw.as_dict().items()
-                                   if k in ("p50", "p95", "p99", "max")}
-    if isinstance(inv, EventualInventory) and validator is not None:
-        metrics["settle_ms"] = round(settle_ms, 2)
-        metrics["validator_crashes"] = validator.crashes
-        metrics["redeliveries"] = inv.bus.redelivered
-        metrics["cache_drift_units"] = inv.reconcile_cache()
+    """Race the buyers, judge the history, and keep the figures as a ``measured`` Result."""
+    record = race(inv, validator, workload, buyers, ledger, history, seed=seed,
+                  buyer_crash_rate=buyer_crash_rate)
+    report = judge(inv, history, ledger, initial)
+    metrics = race_metrics(inv, validator, report, record)
     result = Result("inventory", "measured", seed, params, metrics, backends)
-    return InventoryRun(result, report, history, ledger, latencies,
-                        lock_wait if metrics.get("lock_wait_ms") else np.zeros(0))
+    return InventoryRun(result, report, history, ledger, record.latencies_ms,
+                        record.lock_wait_ms if metrics.get("lock_wait_ms") else np.zeros(0))
 
 
 def sweep_buyers(strategies: Sequence[str], buyers: Sequence[int], *, stock: int = 20,

@@ -33,27 +33,30 @@ if TYPE_CHECKING:
         ProcessedLedger,
         place_order_directly,
     )
+    from ecomlab.messaging.plots import outcome_figure, response_figure
     from ecomlab.messaging.services import make_services
     from ecomlab.messaging.widget import failure_outcomes, messaging_explorer
 
 #: exported name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
-    "KvLedger": "ecomlab.messaging.flows",
-    "MODES": "ecomlab.messaging.experiment",
-    "MessagingParams": "ecomlab.messaging.experiment",
-    "OrderConsumer": "ecomlab.messaging.flows",
-    "ProcessedLedger": "ecomlab.messaging.flows",
     "cascade_table": "ecomlab.messaging.experiment",
     "expected_success_share": "ecomlab.messaging.experiment",
     "failure_outcomes": "ecomlab.messaging.widget",
+    "KvLedger": "ecomlab.messaging.flows",
     "make_services": "ecomlab.messaging.services",
     "messaging_claims": "ecomlab.messaging.claims",
     "messaging_explorer": "ecomlab.messaging.widget",
     "messaging_ledger": "ecomlab.messaging.claims",
+    "MessagingParams": "ecomlab.messaging.experiment",
+    "MODES": "ecomlab.messaging.experiment",
+    "OrderConsumer": "ecomlab.messaging.flows",
+    "outcome_figure": "ecomlab.messaging.plots",
     "outcome_frame": "ecomlab.messaging.experiment",
     "place_order_directly": "ecomlab.messaging.flows",
+    "ProcessedLedger": "ecomlab.messaging.flows",
     "reordered_share": "ecomlab.messaging.experiment",
     "reordering_table": "ecomlab.messaging.experiment",
+    "response_figure": "ecomlab.messaging.plots",
     "run_messaging": "ecomlab.messaging.experiment",
     "sweep_failure_rates": "ecomlab.messaging.experiment",
 }
@@ -72,10 +75,12 @@ __all__ = [
     "messaging_claims",
     "messaging_explorer",
     "messaging_ledger",
+    "outcome_figure",
     "outcome_frame",
     "place_order_directly",
     "reordered_share",
     "reordering_table",
+    "response_figure",
     "run_messaging",
     "sweep_failure_rates",
 ]

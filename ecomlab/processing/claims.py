@@ -66,23 +66,38 @@ def _ms(x: float) -> str:
 
 def processing_claims(ev: Evidence) -> list[Claim]:
     """The twelve claims of the seed (six per mode) with verdicts from ``ev``."""
+    return _sync_claims(ev) + _async_claims(ev)
+
+
+def _light(ev: Evidence) -> str:
+    """The conditions of the light-load runs."""
+    return f"simulated, {ev.light_rate:g} orders/s, exponential step latencies"
+
+
+def _measured_live(ev: Evidence, mode: str) -> str:
+    """The live run's response p50, when one was measured ("" otherwise)."""
+    live = ev.live.get(mode)
+    return (f"; measured live: p50 {_ms(live.metrics['response_ms']['p50'])} "
+            f"(time scale {live.params['time_scale']:g})" if live else "")
+
+
+def _pending(ev: Evidence) -> tuple[float, float]:
+    """Async at light load: how long an order stays pending (mean ms) and how many are."""
+    a = ev.light["async"].metrics
+    pending_ms = a["completion_ms"]["mean"] - a["response_ms"]["mean"]
+    return pending_ms, ev.light_rate * pending_ms / 1000.0
+
+
+def _sync_claims(ev: Evidence) -> list[Claim]:
+    """The seed's six claims about synchronous processing."""
     s, a = ev.light["sync"].metrics, ev.light["async"].metrics
     fs, fa = ev.failing["sync"].metrics, ev.failing["async"].metrics
     os_, oa = ev.overload["sync"].metrics, ev.overload["async"].metrics
-    ba = ev.beyond["async"].metrics
     pct = f"{ev.failure_probability:.0%}"
-    light = f"simulated, {ev.light_rate:g} orders/s, exponential step latencies"
-    live_s = ev.live.get("sync")
-    live_a = ev.live.get("async")
-    meas_s = (f"; measured live: p50 {_ms(live_s.metrics['response_ms']['p50'])} "
-              f"(time scale {live_s.params['time_scale']:g})" if live_s else "")
-    meas_a = (f"; measured live: p50 {_ms(live_a.metrics['response_ms']['p50'])} "
-              f"(time scale {live_a.params['time_scale']:g})" if live_a else "")
-    pending_ms = a["completion_ms"]["mean"] - a["response_ms"]["mean"]
-    in_flight = ev.light_rate * pending_ms / 1000.0
-    pools_sync = len(make_pipeline("sync").capacity_per_s())
-    pools_async = len(make_pipeline("async").capacity_per_s())
-    claims = [
+    light = _light(ev)
+    meas_s = _measured_live(ev, "sync")
+    _, in_flight = _pending(ev)
+    return [
         Claim(TOPIC, "synchronous", "immediate feedback", "pro", "supported",
               f"sync: the response carries the final outcome for 100% of orders (completion = "
               f"response, p50 {_ms(s['response_ms']['p50'])}); async answers 'pending' and the "
@@ -114,6 +129,22 @@ def processing_claims(ev: Evidence) -> list[Claim]:
               f"{_ms(os_['response_ms']['p95'])} vs async {_ms(oa['response_ms']['p95'])} "
               f"(simulated)",
               f"sync saturates at {s['saturation_rate_per_s']:g} orders/s with 16 web threads"),
+    ]
+
+
+def _async_claims(ev: Evidence) -> list[Claim]:
+    """The seed's six claims about asynchronous processing."""
+    a = ev.light["async"].metrics
+    fa = ev.failing["async"].metrics
+    os_, oa = ev.overload["sync"].metrics, ev.overload["async"].metrics
+    ba = ev.beyond["async"].metrics
+    pct = f"{ev.failure_probability:.0%}"
+    light = _light(ev)
+    meas_a = _measured_live(ev, "async")
+    pending_ms, in_flight = _pending(ev)
+    pools_sync = len(make_pipeline("sync").capacity_per_s())
+    pools_async = len(make_pipeline("async").capacity_per_s())
+    return [
         Claim(TOPIC, "asynchronous", "fast response (150 ms)", "pro", "supported",
               f"async response mean {_ms(a['response_ms']['mean'])}, p50 "
               f"{_ms(a['response_ms']['p50'])}, p95 "
@@ -146,7 +177,6 @@ def processing_claims(ev: Evidence) -> list[Claim]:
               f"watch vs {pools_sync} pool for sync",
               "monitoring effort is an organisational cost no benchmark captures"),
     ]
-    return claims
 
 
 def processing_ledger(*, quick: bool = True, seed: int = 42) -> list[Claim]:

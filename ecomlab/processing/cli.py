@@ -27,7 +27,7 @@ def _queue(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _processing(args: argparse.Namespace) -> dict[str, Any]:
-    from ecomlab.processing.live import run_live
+    from ecomlab.processing.experiment import run_processing
     from ecomlab.processing.simulate import simulate_processing
 
     if args.simulate:
@@ -38,10 +38,11 @@ def _processing(args: argparse.Namespace) -> dict[str, Any]:
     if args.engine is not None:
         raise InvalidInput(f"--engine {args.engine!r} applies only with --simulate (a live run "
                            f"has no simulation engine)")
-    return run_live(args.mode, orders=args.orders, arrival_rate=args.arrival_rate,
-                    seed=args.seed, time_scale=args.time_scale, distribution=args.distribution,
-                    failure_probability=args.failure_probability,
-                    timeout_s=args.timeout).flat()
+    return run_processing(args.mode, orders=args.orders, arrival_rate=args.arrival_rate,
+                          seed=args.seed, time_scale=args.time_scale,
+                          distribution=args.distribution,
+                          failure_probability=args.failure_probability,
+                          timeout_s=args.timeout).flat()
 
 
 def register(run: Any, simulate: Any) -> None:

@@ -167,6 +167,18 @@ def _scatter(n: int, idx: npt.NDArray[np.intp], values: FloatArray,
     return out
 
 
+def _step_lists(pipeline: Pipeline, draws: Draws
+                ) -> tuple[dict[str, list[list[float]]], dict[str, list[list[bool]]],
+                           dict[str, list[bool]]]:
+    """Per step sequence: each step's latencies (s) and failures as Python lists (SimPy reads
+    them one order at a time), and whether each step is essential."""
+    parts = _split(pipeline, draws)
+    lat = {k: [a.tolist() for a in v[0]] for k, v in parts.items()}
+    fail = {k: [a.tolist() for a in v[1]] for k, v in parts.items()}
+    ess = {k: v[2] for k, v in parts.items()}
+    return lat, fail, ess
+
+
 def run_simpy(pipeline: Pipeline, draws: Draws) -> Timeline:
     """The SimPy engine: one process per order, a ``Resource`` per pool, ``AllOf`` joins."""
     import simpy
@@ -174,10 +186,7 @@ def run_simpy(pipeline: Pipeline, draws: Draws) -> Timeline:
     n = draws.orders
     env = simpy.Environment()
     res = {name: simpy.Resource(env, capacity=size) for name, size in pipeline.pools.items()}
-    parts = _split(pipeline, draws)
-    lat = {k: [a.tolist() for a in v[0]] for k, v in parts.items()}
-    fail = {k: [a.tolist() for a in v[1]] for k, v in parts.items()}
-    ess = {k: v[2] for k, v in parts.items()}
+    lat, fail, ess = _step_lists(pipeline, draws)
     arrivals = draws.arrivals_s.tolist()
     trace = {name: ([np.nan] * n, [np.nan] * n, [np.nan] * n) for name in pipeline.pools}
     response = [0.0] * n

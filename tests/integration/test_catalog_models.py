@@ -21,6 +21,7 @@ from ecomlab.catalog.documents import (
 )
 from ecomlab.catalog.experiment import integrity_probe
 from ecomlab.catalog.hierarchy import hierarchy_costs, skus_under_recursive
+from ecomlab.catalog.mixed_reads import rename_with_readers
 from ecomlab.catalog.relational import (
     load_relational,
     sql_listing,
@@ -34,7 +35,6 @@ from ecomlab.catalog.writes import (
     move_category_sql,
     rename_brand_docs,
     rename_brand_sql,
-    rename_with_readers,
 )
 from ecomlab.config import Settings
 from ecomlab.datagen import Catalog, generate_catalog

@@ -132,7 +132,7 @@ def test_01_refunds_without_idempotency_keys_are_caught_as_double_refunds_in_eve
 
 
 def test_01_sweep_facts_read_the_leaders_and_counts_from_the_sweep() -> None:
-    from ecomlab.inventory.plots import sweep_facts
+    from ecomlab.inventory import sweep_facts
 
     rows = []
     speeds = {"row-lock": (100, 900), "conditional-update": (120, 700), "optimistic": (90, 300),
@@ -158,10 +158,10 @@ def test_01_sweep_facts_read_the_leaders_and_counts_from_the_sweep() -> None:
 def test_02_every_rename_round_forces_a_mixed_document_read_and_no_mixed_sql_read() -> None:
     """02 section 5: the mixed reads are forced: one probe per round, mixed on the documents
     every time, never in SQL."""
-    from ecomlab.catalog import experiment as cx
+    from ecomlab.catalog import rename_timelines
 
     for seed in (1, 2, 3):
-        sql_mix, doc_mix = cx.rename_timelines(300, seed, readers=2, rounds=3)
+        sql_mix, doc_mix = rename_timelines(300, seed, readers=2, rounds=3)
         assert doc_mix.probe_reads == doc_mix.probe_mixed == 3
         assert doc_mix.mixed_reads >= 3
         assert sql_mix.probe_reads == 3 and sql_mix.probe_mixed == 0

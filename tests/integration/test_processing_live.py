@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ecomlab.cli import main
 from ecomlab.processing import draw, make_pipeline, run_fast
-from ecomlab.processing.live import run_live
+from ecomlab.processing import run_live, run_processing
 from ecomlab.stores import SqlStore, sql_store
 from ecomlab.stores.broker import Broker, InProcessBroker, broker_store
 from tests.conftest import real_url
@@ -36,7 +36,7 @@ def _expected(mode: str, failure: float, seed: int, rate: float, orders: int = O
 def test_live_run_writes_exactly_the_simulated_outcomes(any_sql: SqlStore, mode: str) -> None:
     broker = InProcessBroker() if mode == "async" else None
     try:
-        r = run_live(mode, orders=ORDERS, arrival_rate=5.0, seed=3, time_scale=SCALE,
+        r = run_processing(mode, orders=ORDERS, arrival_rate=5.0, seed=3, time_scale=SCALE,
                      failure_probability=0.1, store=any_sql, broker=broker)
     finally:
         if broker is not None:
@@ -57,7 +57,7 @@ def test_live_run_writes_exactly_the_simulated_outcomes(any_sql: SqlStore, mode:
 def test_async_customers_are_answered_faster_than_sync_ones_when_measured() -> None:
     # wall-clock overhead (commits, hand-offs) is magnified by 1 / time_scale and grows with
     # the machine's load, so this compares the two modes with each other, not with a constant
-    runs = {mode: run_live(mode, orders=40, arrival_rate=3.0, seed=5, time_scale=0.1,
+    runs = {mode: run_processing(mode, orders=40, arrival_rate=3.0, seed=5, time_scale=0.1,
                            distribution="constant") for mode in ("sync", "async")}
     sync, asyn = runs["sync"].metrics, runs["async"].metrics
     assert sync["response_ms"]["p50"] >= 2000.0
@@ -71,7 +71,7 @@ def test_async_customers_are_answered_faster_than_sync_ones_when_measured() -> N
        rate=st.sampled_from([4.0, 12.0]))
 def test_every_async_order_ends_final_exactly_once_under_load(seed: int, failure: float,
                                                               rate: float) -> None:
-    r = run_live("async", orders=50, arrival_rate=rate, seed=seed, time_scale=SCALE,
+    r = run_processing("async", orders=50, arrival_rate=rate, seed=seed, time_scale=SCALE,
                  failure_probability=failure)
     m = r.metrics
     counts = m["db_status_counts"]
@@ -92,7 +92,7 @@ def rabbit() -> Iterator[Broker]:
 
 def test_async_background_tasks_travel_through_real_rabbitmq(rabbit: Broker) -> None:
     with sql_store() as store:
-        r = run_live("async", orders=ORDERS, arrival_rate=5.0, seed=8, time_scale=SCALE,
+        r = run_processing("async", orders=ORDERS, arrival_rate=5.0, seed=8, time_scale=SCALE,
                      failure_probability=0.1, store=store, broker=rabbit)
     confirmed, _ = _expected("async", 0.1, 8, 5.0)
     assert r.backends["broker"]["backend"] == "rabbitmq"
@@ -111,3 +111,9 @@ def test_cli_live_run_prints_the_contract(capsys: pytest.CaptureFixture[str]) ->
     assert set(out["response_ms"]) >= {"p50", "p95", "p99"}
     assert set(out["completion_ms"]) >= {"p50", "p99"}
     assert out["success_rate"] == 1.0
+
+
+def test_run_live_is_the_former_name_of_run_processing() -> None:
+    from ecomlab.processing.live import run_live as former
+
+    assert former is run_live is run_processing

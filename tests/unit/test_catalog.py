@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ecomlab import cli
 from ecomlab.catalog.checks import product_filter, validate_catalog
 from ecomlab.catalog.documents import build_documents, prefix_query
-from ecomlab.catalog.experiment import relational_ddl, sample_document
 from ecomlab.catalog.relational import categories, category_prefix_clause
+from ecomlab.catalog.schemas import relational_ddl, sample_document
 from ecomlab.catalog.views import attributes_of, cents
 from ecomlab.datagen import Catalog, generate_catalog
 from ecomlab.errors import InvalidInput
