@@ -33,9 +33,10 @@ import httpx
 from ecomlab.architecture import domain
 from ecomlab.architecture.apps import service_app
 from ecomlab.architecture.deploy import Deployment
-from ecomlab.architecture.experiment import run_architecture, scaling_curve, usl_fit
+from ecomlab.architecture.experiment import run_architecture
 from ecomlab.architecture.load import RawClient
 from ecomlab.architecture.processes import ProcessManager
+from ecomlab.architecture.scaling import scaling_curve, usl_fit
 
 
 def _per_call_us(samples_s: list[float]) -> dict[str, float]:

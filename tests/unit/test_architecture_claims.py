@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from ecomlab.architecture import team_paths
 from ecomlab.architecture.claims import architecture_claims
 from ecomlab.architecture.deploy import INCONSISTENCIES
-from ecomlab.architecture.experiment import team_paths
 from ecomlab.measure import claim_id
 
 EXPECTED = {
