@@ -296,7 +296,7 @@ def _span_rows(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for sp in sorted(spans, key=lambda s: s["start_ns"]):
         callee = servers.get(sp["span_id"]) if sp["kind"] == "CLIENT" else None
         hop = callee is not None and sp["parent_id"] is not None  # not the client's root
-        step = sp["name"] if sp["kind"] != "SERVER" else f"{sp['service']} handler"
+        step = sp["name"] if sp["kind"] != "SERVER" else "handler"
         rows.append({"step": step, "service": sp["service"], "kind": sp["kind"],
                      "start_ms": (sp["start_ns"] - t0) / 1e6,
                      "duration_ms": (sp["end_ns"] - sp["start_ns"]) / 1e6,

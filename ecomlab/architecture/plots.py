@@ -22,7 +22,8 @@ def waterfall_figure(spans: pd.DataFrame) -> Any:
                         vertical_spacing=0.12)
     for i, style in enumerate(styles, start=1):
         part = spans[(spans["style"] == style) & spans["start_ms"].notna()]
-        part = part.assign(step=[f"{svc}: {step}" for svc, step in
+        part = part.assign(step=[step if svc == "client" or step.startswith(svc)
+                                 else f"{svc}: {step}" for svc, step in
                                  zip(part["service"], part["step"], strict=True)])
         fig.add_bar(y=part["step"], x=part["duration_ms"], base=part["start_ms"],
                     orientation="h", name=style, showlegend=False, row=i, col=1,
