@@ -116,11 +116,13 @@ def replica_check(table: pd.DataFrame, *, cores: float = 2.0,
             measured = float(row["throughput_per_s"])
             error = on_cores / measured - 1.0 if measured > 0 else math.nan
             served = dict(row.get("served_by_replica") or {}).get(service, [])
+            used = (sum(dict(row["demands"]).values()) +
+                    float(row["generator_cpu_ms_per_order"])) * measured / 1000.0
             rows.append({"style": style, "service": service, "replicas": r,
                          "clients": int(row["clients"]), "measured_per_s": measured,
                          "served_by_replica": list(served),
                          "model_own_cores_per_s": own, "model_on_cores_per_s": on_cores,
-                         "error": error, "tolerance": tolerance,
+                         "error": error, "tolerance": tolerance, "cores_used": used,
                          "within": bool(np.isfinite(error) and abs(error) <= tolerance),
                          "label": "model vs measured"})
     return pd.DataFrame(rows)

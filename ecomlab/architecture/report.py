@@ -147,7 +147,8 @@ def usl_summary(fits: pd.DataFrame) -> str:
     parts = []
     for _, f in fits.iterrows():
         peak = (f"the fitted curve peaks near {f['peak_clients']:.0f} clients"
-                if f["peak_clients"] != float("inf") else "the fit has no peak (kappa 0)")
+                if f["peak_clients"] <= 1000 else
+                "the fit has no peak within 1000 clients (kappa about 0)")
         parts.append(f"**{f['style']}**: sigma (contention) **{f['sigma']:.3f}**, kappa "
                      f"(coherence) **{f['kappa']:.4f}**, one client {f['lambda']:.0f} orders/s,"
                      f" r2 {f['r2']:.2f}; {peak}")
@@ -170,5 +171,6 @@ def replica_summary(check: pd.DataFrame) -> str:
             f"core per replica predicted {many['model_own_cores_per_s']:.0f}, bounded by two "
             f"shared cores {many['model_on_cores_per_s']:.0f} (error "
             f"{many['error']:+.0%}); {ok} of {len(part)} points within the stated "
-            f"±{float(one['tolerance']):.0%}")
+            f"±{float(one['tolerance']):.0%}; the run's processes got "
+            f"{one['cores_used']:.2f} and {many['cores_used']:.2f} cores of CPU")
     return "; ".join(parts) + "."
