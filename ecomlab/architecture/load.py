@@ -29,6 +29,7 @@ from typing import Any
 import anyio
 import httpx
 
+from ecomlab import budget
 from ecomlab.architecture import latency
 from ecomlab.measure import LatencySummary
 
@@ -181,6 +182,7 @@ async def generate(client: httpx.AsyncClient | RawClient, order_url: str | Seque
         latency.record_ms(out.page_hist, p_ms)
         key = str(o_status)
         out.statuses[key] = out.statuses.get(key, 0) + 1
+        budget.advance()  # the command line's progress and Ctrl-C report
 
     async def watch() -> None:
         while check is not None:
