@@ -15,8 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecomlab.cli import main
-from ecomlab.processing import draw, make_pipeline, run_fast
-from ecomlab.processing import run_live, run_processing
+from ecomlab.processing import draw, make_pipeline, run_fast, run_live, run_processing
 from ecomlab.stores import SqlStore, sql_store
 from ecomlab.stores.broker import Broker, InProcessBroker, broker_store
 from tests.conftest import real_url
