@@ -10,7 +10,11 @@ Prints (all measured on this machine; run on demand, not a test):
 * the workbook's load generator vs ``wrk`` (Debian package, if installed) on the monolith's
   ``GET /products/{sku}`` at the same number of connections (requests/s and their ratio);
 * orders/s at saturation (closed loop, 16 clients) for both styles, and their ratio;
-* throughput vs clients per style with the Universal Scalability Law fitted (sigma, kappa).
+* throughput vs clients per style with the Universal Scalability Law fitted (sigma, kappa);
+* one replica of the hot service vs two behind round robin (the monolith: one copy vs two),
+  closed loop, with the queueing model's prediction beside each measured point.
+
+Each figure also goes out as one ``BENCH-FIGURE`` line (see ``benchmarks/_table.py``).
 """
 
 from __future__ import annotations
@@ -29,13 +33,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _table import emit
 
 from ecomlab.architecture import domain
 from ecomlab.architecture.apps import service_app
 from ecomlab.architecture.deploy import Deployment
-from ecomlab.architecture.experiment import run_architecture, scaling_curve, usl_fit
+from ecomlab.architecture.experiment import run_architecture
 from ecomlab.architecture.load import RawClient
+from ecomlab.architecture.model import replica_check
 from ecomlab.architecture.processes import ProcessManager
+from ecomlab.architecture.scaling import replica_scaling, usl_table
 
 
 def _per_call_us(samples_s: list[float]) -> dict[str, float]:
@@ -122,6 +129,9 @@ def generator_vs_wrk(connections: int, seconds: float) -> dict[str, Any]:
         wrk_rps = float(m.group(1)) if m else float("nan")
         out["wrk_rps"] = wrk_rps
         out["generator_over_wrk"] = round(ours / wrk_rps, 3) if wrk_rps else None
+        emit(f"load generator GET /products/{{sku}}, {connections} connections", ours,
+             "requests/s", label="measured", anchor="wrk", anchor_value=wrk_rps,
+             target=">= 0.6x wrk", met=bool(wrk_rps) and ours / wrk_rps >= 0.6)
     return out
 
 
@@ -132,18 +142,48 @@ def saturation(orders: int) -> dict[str, Any]:
         m = run_architecture(style, orders, concurrency=16).metrics
         rates[style] = round(m["throughput_per_s"], 1)
     rates["monolith_over_microservices"] = round(rates["monolith"] / rates["microservices"], 2)
+    emit("monolith orders/s at saturation (16 clients)", rates["monolith"], "orders/s",
+         label="measured", anchor="microservices, same run",
+         anchor_value=rates["microservices"])
     return rates
 
 
 def scaling(orders: int) -> dict[str, Any]:
-    out = {}
+    """Per style: 1 vs 2 replicas of the hot process at 1-8 clients, the USL on the
+    one-replica curve, and the model's predictions beside the measured points."""
+    import pandas as pd
+
+    table = pd.concat([replica_scaling(style, clients=(1, 2, 4, 8), orders=orders)
+                       for style in ("monolith", "microservices")], ignore_index=True)
+    fits = usl_table(table)
+    check = replica_check(table)
+    out: dict[str, Any] = {}
     for style in ("monolith", "microservices"):
-        curve = scaling_curve(style, orders=orders)
-        fit = usl_fit(curve["clients"], curve["throughput_per_s"])
-        out[style] = {"throughput_per_s": dict(zip(curve["clients"].tolist(),
-                                                   curve["throughput_per_s"].round(1).tolist(),
-                                                   strict=True)),
-                      **{k: round(v, 4) for k, v in fit.items()}}
+        part = table[table["style"] == style]
+        fit = fits[fits["style"] == style].iloc[0]
+        rows = check[check["style"] == style]
+        one, two = rows.iloc[0], rows.iloc[-1]
+        out[style] = {
+            "service": str(one["service"]), "clients": int(one["clients"]),
+            "throughput_per_s": {f"{int(r)}x@{int(n)}": round(float(x), 1) for r, n, x in
+                                 zip(part["replicas"], part["clients"],
+                                     part["throughput_per_s"], strict=True)},
+            "served_by_replica": list(two["served_by_replica"]),
+            **{k: round(float(fit[k]), 4) for k in ("lambda", "sigma", "kappa", "r2")},
+            "model_on_cores_per_s": round(float(two["model_on_cores_per_s"]), 1),
+            "model_own_cores_per_s": round(float(two["model_own_cores_per_s"]), 1),
+            "model_error": round(float(two["error"]), 3), "model_within": bool(two["within"]),
+            "tolerance": float(two["tolerance"])}
+        emit(f"{style}: 2 x {one['service']} vs 1, closed loop {int(one['clients'])} clients",
+             float(two["measured_per_s"]), "orders/s", label="measured",
+             anchor="1 replica, same run", anchor_value=float(one["measured_per_s"]))
+        emit(f"{style}: model on 2 cores for 2 x {one['service']}",
+             float(two["model_on_cores_per_s"]), "orders/s", label="model",
+             anchor="measured", anchor_value=float(two["measured_per_s"]),
+             target=f"within +-{float(two['tolerance']):.0%} of measured",
+             met=bool(two["within"]))
+        emit(f"{style}: USL sigma (contention)", float(fit["sigma"]), "1", label="measured")
+        emit(f"{style}: USL kappa (coherence)", float(fit["kappa"]), "1", label="measured")
     return out
 
 

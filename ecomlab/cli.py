@@ -16,6 +16,8 @@ which adds sub-parsers whose ``func(args) -> dict`` returns the JSON object to p
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import importlib
 import json
 import math
@@ -124,7 +126,7 @@ def _cmd_generate_catalog(args: argparse.Namespace) -> dict[str, Any]:
         budget.check_memory("--products", args.products, peak / args.products, basis=basis)
         budget.announce(f"generating {args.products:,} products", seconds, peak, basis=basis)
     with timed() as sw:
-        catalog = generate_catalog(args.products, seed=args.seed, progress=not args.json)
+        catalog = generate_catalog(args.products, seed=args.seed, progress=True)
     gen_s = sw.elapsed_s
     with timed() as sw:
         files = write_catalog(catalog, args.out, args.format)
@@ -242,12 +244,57 @@ def _print_human(data: dict[str, Any], indent: int = 0) -> None:
             print(f"{pad}{key}: {value}")
 
 
+def _interrupted(as_json: bool) -> int:
+    """Ctrl-C: say what the run completed and whether it left anything behind; exit 130."""
+    from ecomlab import budget, runs
+
+    tally = budget.current()
+    left = runs.left_behind()
+    behind = ("nothing left behind" if not left else
+              f"left behind {len(left)} object(s) that `ecomlab clean` removes once this "
+              "process has exited")
+    if tally is not None:
+        tally.close()  # the progress bar goes before the report
+        print(f"ecomlab: interrupted after {tally.counts()} ({tally.elapsed_s:.1f} s); {behind}",
+              file=sys.stderr, flush=True)
+    else:
+        print(f"ecomlab: interrupted; {behind}", file=sys.stderr, flush=True)
+    if as_json:
+        report: dict[str, Any] = {"interrupted": True, "left_behind": left}
+        report.update(tally.summary() if tally is not None else {})
+        with contextlib.suppress(BrokenPipeError):
+            print(json.dumps(strict_json(report), sort_keys=True, allow_nan=False), flush=True)
+    return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 2 user mistake, 1 unexpected failure)."""
+    """Entry point; returns the exit status (0 ok, 2 user mistake, 1 unexpected failure,
+    130 interrupted).
+
+    Run as the command (``argv`` read from ``sys.argv``), the objects left when it returns are
+    frozen out of the garbage collector: the interpreter's final collection would otherwise
+    walk every record of a large run before the process exits (5-8 s after an interrupted
+    100,000-order inventory run on a loaded 2-core machine), though nothing is left to do.
+    """
+    if argv is not None:
+        return _main(argv)
+    try:
+        return _main(None)
+    finally:
+        gc.freeze()
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from ecomlab import budget, plans
+
+    args: argparse.Namespace | None = None
     try:
         args = build_parser().parse_args(argv)
         func: Handler = args.func
+        plans.begin(args)
         data = func(args)
+    except KeyboardInterrupt:
+        return _interrupted(bool(getattr(args, "json", False)))
     except UsageError as exc:
         print(f"{exc}", file=sys.stderr)
         return 2
@@ -257,9 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EcomlabError as exc:
         print(f"ecomlab: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("ecomlab: interrupted", file=sys.stderr)
-        return 130
+    finally:
+        budget.finish()
     try:
         if getattr(args, "json", False):
             print(json.dumps(strict_json(data), sort_keys=True, default=str, allow_nan=False))

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecomlab import validate
+from ecomlab import budget, validate
 from ecomlab.errors import InvalidInput, choices_text
 
 __all__ = [
@@ -329,8 +329,10 @@ def generate_catalog(products: int = 1000, seed: int = 0, *, progress: bool = Fa
 
     start = 0
     for li in bar(range(len(leaves)), total=len(leaves), desc="categories",
-                  disable=not progress):
+                  disable=not progress or budget.current() is not None):
         m = int(counts[li])
+        if progress:
+            budget.advance(m)  # the command line's progress and Ctrl-C report
         rows = order[start:start + m]
         start += m
         if m == 0:

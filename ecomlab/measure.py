@@ -15,6 +15,7 @@ import json
 import math
 import platform
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,7 @@ __all__ = [
     "ThroughputSummary",
     "claim_id",
     "claims_frame",
+    "join_or_stop",
     "one_row",
     "package_versions",
     "progress",
@@ -349,6 +351,26 @@ def worker_pool(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def join_or_stop(threads: Sequence[threading.Thread], stop: threading.Event,
+                 grace_s: float = 0.2) -> None:
+    """Wait for ``threads``; on Ctrl-C set ``stop``, give them ``grace_s`` to leave, re-raise.
+
+    A plain ``join()`` keeps a Ctrl-C'd process alive until every worker has finished its list
+    (26 s for a 200,000-request cache run); the workers check ``stop`` between units of work
+    and should be daemon threads, so the process can exit once the grace is over.
+    """
+    try:
+        for t in threads:
+            while t.is_alive():  # a bounded join lets Ctrl-C reach this thread
+                t.join(0.1)
+    except KeyboardInterrupt:
+        stop.set()
+        deadline = time.monotonic() + grace_s
+        for t in threads:
+            t.join(max(deadline - time.monotonic(), 0.0))
+        raise
 
 
 def one_row(df: pd.DataFrame, where: Mapping[str, object], hint: str = "") -> pd.Series:

@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "Manifest", "Owner", "clean", "manifest", "manifests_dir", "register",
-           "release", "sweep_stale_temp_dirs"]
+__all__ = ["KINDS", "Manifest", "Owner", "clean", "left_behind", "manifest", "manifests_dir",
+           "register", "release", "sweep_stale_temp_dirs"]
 
 #: object kinds a manifest records
 KINDS = ("pg-schema", "redis-prefix", "amqp-queue", "mongo-db", "temp-dir")
@@ -105,6 +105,15 @@ def manifest() -> Manifest:
             owner = Owner.this_process()
             _manifest = Manifest(owner, path=manifests_dir() / f"{owner.tag}.json")
         return _manifest
+
+
+def left_behind() -> list[dict[str, str]]:
+    """The objects this process created and has not removed (none if it created nothing)."""
+    with _lock:
+        m = _manifest
+        if m is None or m.owner.pid != os.getpid():
+            return []
+        return [dict(o) for o in m.objects]
 
 
 def _save(m: Manifest) -> None:
@@ -229,7 +238,8 @@ def _remove(obj: dict[str, str], cfg: Any) -> str:
         return "" if _remove_temp_dir(name) else "not an ecomlab temporary folder"
     url = {"pg-schema": cfg.pg or cfg.sql, "redis-prefix": cfg.kv, "amqp-queue": cfg.broker,
            "mongo-db": cfg.documents}[kind]
-    if location == "embedded-postgres":
+    if location == "embedded-postgres" or (kind == "pg-schema" and _is_embedded_pg(location)):
+        # recorded as such, or a run that was given the embedded server's own socket URL
         from ecomlab.stores.sql import embedded_postgres_url
 
         url = location = embedded_postgres_url()
@@ -242,6 +252,20 @@ def _remove(obj: dict[str, str], cfg: Any) -> str:
     except Exception as exc:  # report and keep the entry; a later clean can retry
         return f"{type(exc).__name__}: {exc}"
     return ""
+
+
+def _is_embedded_pg(location: str) -> bool:
+    """Whether a PostgreSQL URL points at the embedded server's socket folder."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from ecomlab.stores.sql import embedded_postgres_dir
+
+    hosts = parse_qs(urlsplit(location).query).get("host", [])
+    if not hosts or not hosts[0].startswith("/"):
+        return False
+    with contextlib.suppress(OSError):
+        return Path(hosts[0]).resolve() == embedded_postgres_dir().resolve()
+    return False
 
 
 def _same_server(a: str, b: str) -> bool:

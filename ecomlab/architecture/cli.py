@@ -14,7 +14,7 @@ _PUBLIC = ("style", "label", "orders", "succeeded", "latency_ms", "product_page_
            "throughput_per_s", "cpu_ms_per_order", "cpu_scope", "generator_cpu_ms_per_order",
            "hops_per_order", "network_share", "availability", "expected_availability",
            "retry_amplification", "inconsistent", "services", "statuses", "outcomes",
-           "elapsed_s")
+           "elapsed_s", "latency_ms_corrected", "replicas")
 
 
 def _cmd_architecture(args: argparse.Namespace) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def _cmd_architecture(args: argparse.Namespace) -> dict[str, Any]:
                               concurrency=args.concurrency, faults=args.fault or [],
                               resilience=args.resilience, consistency=args.consistency,
                               seed=args.seed, transport=args.transport, workers=args.workers,
-                              timeout_ms=args.timeout_ms)
+                              timeout_ms=args.timeout_ms, replicas=args.replicas or None)
     m = result.metrics
     out: dict[str, Any] = {"experiment": result.experiment, "seed": result.seed}
     out.update({k: m[k] for k in _PUBLIC})
@@ -66,6 +66,9 @@ def register(run: Any, simulate: Any) -> None:
                    help="the monolith's worker threads (default 8)")
     p.add_argument("--timeout-ms", type=number_arg, default=250.0,
                    help="per-call timeout with --resilience timeouts/full (default 250)")
+    p.add_argument("--replicas", action="append", metavar="SERVICE=N",
+                   help="run N instances of SERVICE behind round robin (repeatable; the "
+                        "monolith's is monolith=N); they share the service's database")
     cli.add_seed_flag(p)
     cli.add_json_flag(p)
     p.set_defaults(func=_cmd_architecture)

@@ -4,6 +4,9 @@
   (``process``: one uvicorn process per service on 127.0.0.1 and an OS-assigned port;
   ``asgi``: the same apps in this process through ``httpx.ASGITransport``, no sockets — used
   for the many seeded fault trials). Each service has its own SQLite file; the monolith one.
+  ``replicas`` runs more than one instance of a service (``{"inventory": 2}``; the monolith
+  too): the instances share the service's database file, the order service's callers balance
+  over them round robin, and the load generator does the same for the entry and catalog.
 * :class:`OutboxRelay` — reads the order service's outbox over HTTP, publishes each event
   through the workbook's broker (:func:`ecomlab.stores.broker_store`: in-process, or RabbitMQ
   when ``ECOMLAB_AMQP_URL`` is set) and marks it published; a consumer delivers the events to
@@ -21,13 +24,14 @@ import sqlite3
 import tempfile
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 
-from ecomlab.architecture import domain
+from ecomlab.architecture import domain, latency
 from ecomlab.architecture.apps import monolith_app, service_app
 from ecomlab.architecture.faults import FaultSpec
 from ecomlab.architecture.processes import ProcessManager
@@ -52,7 +56,7 @@ class _Router(httpx.AsyncBaseTransport):
         self.down: set[str] = set()
         self.in_flight: set[asyncio.Future[httpx.Response]] = set()
 
-    def add(self, name: str, app: Any) -> None:
+    def add(self, name: str, app: Any) -> None:  # name: one instance
         self.apps[f"{name}.local"] = httpx.ASGITransport(app=app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -73,8 +77,10 @@ class Deployment:
 
     def __init__(self, style: str, *, transport: str = "process", consistency: str = "saga",
                  faults: tuple[FaultSpec, ...] = (), policy: Policy | None = None,
-                 seed: int = 0, workers: int = 8, db_dir: str | Path | None = None) -> None:
+                 seed: int = 0, workers: int = 8, db_dir: str | Path | None = None,
+                 replicas: Mapping[str, int] | None = None, tracing: bool = False) -> None:
         self.style = style
+        self.tracing = tracing
         self.transport = transport
         self.consistency = consistency
         self.faults = faults
@@ -91,27 +97,32 @@ class Deployment:
         names = ("monolith",) if style == "monolith" else MICROSERVICES
         self.names = names
         self.db_paths = {n: self.db_dir / f"{n}.sqlite" for n in names}
+        reps = dict(replicas or {})
+        #: service -> its instances' names ("inventory", "inventory-2", ...)
+        self.instances = {n: [n, *(f"{n}-{k}" for k in range(2, int(reps.get(n, 1)) + 1))]
+                          for n in names}
+        self.replica_urls: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _config(self, name: str) -> dict[str, Any]:
+    def _config(self, name: str, k: int = 0) -> dict[str, Any]:
+        """The config of replica ``k`` of service ``name`` (its own fault seed)."""
         cfg: dict[str, Any] = {"service": name, "db": str(self.db_paths[name]),
                                "faults": [f.text() for f in self.faults if f.kind != "down"],
-                               "seed": self.seed + 101 * self.names.index(name),
+                               "seed": self.seed + 101 * self.names.index(name) + 7919 * k,
                                "policy": self.policy.as_dict(), "workers": self.workers,
-                               "consistency": self.consistency}
+                               "consistency": self.consistency, "tracing": self.tracing}
         if name == "order":
-            cfg["deps"] = {d: self.urls[d] for d in MICROSERVICES if d != "order"}
+            cfg["deps"] = {d: self.replica_urls[d] for d in MICROSERVICES if d != "order"}
         return cfg
 
-    def start(self) -> Deployment:
-        """Start every service (dependencies first) and open the client."""
-        limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
-        if self.transport == "asgi":
-            self.router = _Router()
-            for name in self.names:
-                self.urls[name] = f"http://{name}.local"
-                cfg = self._config(name)
+    def _start_asgi(self, limits: httpx.Limits) -> None:
+        self.router = _Router()
+        for name in self.names:
+            self.replica_urls[name] = [f"http://{i}.local" for i in self.instances[name]]
+            self.urls[name] = self.replica_urls[name][0]
+            for k, instance in enumerate(self.instances[name]):
+                cfg = self._config(name, k)
                 if name == "monolith":
                     app = monolith_app(cfg["db"], faults=cfg["faults"], seed=cfg["seed"],
                                        workers=self.workers, policy=self.policy)
@@ -119,20 +130,43 @@ class Deployment:
                     app = service_app(name, cfg["db"], faults=cfg["faults"], seed=cfg["seed"],
                                       consistency=self.consistency, deps=cfg.get("deps"),
                                       policy=self.policy, transport=self.router)
-                self.router.add(name, app)
-            self.client = httpx.AsyncClient(transport=self.router, timeout=None, limits=limits)
+                self.router.add(instance, app)
+        self.client = httpx.AsyncClient(transport=self.router, timeout=None, limits=limits)
+
+    def _start_processes(self, limits: httpx.Limits) -> None:
+        manager = self.manager = ProcessManager()
+        try:
+            for name in self.names:  # ports are known at spawn: start side by side
+                first, *more = self.instances[name]
+                self.replica_urls[name] = [manager.spawn(first, self._config(name)).url]
+                if more:  # the first replica creates the shared database file alone
+                    manager.wait_ready(first)
+                for k, instance in enumerate(more, start=1):
+                    self.replica_urls[name].append(
+                        manager.spawn(instance, self._config(name, k)).url)
+                self.urls[name] = self.replica_urls[name][0]
+            for instance in self.all_instances():
+                manager.wait_ready(instance)
+        except BaseException:
+            manager.stop_all()
+            raise
+        self.client = httpx.AsyncClient(timeout=None, limits=limits)
+
+    def start(self) -> Deployment:
+        """Start every service (dependencies first) and open the client."""
+        limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
+        if self.transport == "asgi":
+            self._start_asgi(limits)
         else:
-            self.manager = ProcessManager()
-            try:
-                for name in self.names:  # ports are known at spawn: start side by side
-                    self.urls[name] = self.manager.spawn(name, self._config(name)).url
-                for name in self.names:
-                    self.manager.wait_ready(name)
-            except BaseException:
-                self.manager.stop_all()
-                raise
-            self.client = httpx.AsyncClient(timeout=None, limits=limits)
+            self._start_processes(limits)
         return self
+
+    def all_instances(self) -> list[str]:
+        """Every instance of every service, in start order."""
+        return [i for n in self.names for i in self.instances[n]]
+
+    def service_of(self, instance: str) -> str:
+        return next(n for n, insts in self.instances.items() if instance in insts)
 
     def apply_down(self) -> None:
         """Take down the services the faults name ``down`` (the monolith: the whole shop)."""
@@ -140,20 +174,24 @@ class Deployment:
             if f.kind != "down":
                 continue
             target = "monolith" if self.style == "monolith" else f.service
-            if self.manager is not None:
-                self.manager.kill(target)
-            elif self.router is not None:
-                self.router.down.add(f"{target}.local")
+            for instance in self.instances[target]:
+                if self.manager is not None:
+                    self.manager.kill(instance)
+                elif self.router is not None:
+                    self.router.down.add(f"{instance}.local")
 
     async def heal(self) -> None:
         """Lift every fault and bring killed services back (a restart, same database)."""
-        for name in self.names:
-            if self.manager is not None and self.manager.services[name].killed:
-                self.manager.restart(name)
+        for instance in self.all_instances():
+            if self.manager is not None and self.manager.services[instance].killed:
+                self.manager.restart(instance)
             if self.router is not None:
-                self.router.down.discard(f"{name}.local")
+                self.router.down.discard(f"{instance}.local")
         for name in self.names:
-            await self.post(name, "/admin/faults", {"faults": []})
+            for url in self.replica_urls[name]:
+                assert self.client is not None
+                await self.client.post(f"{url}/admin/faults", json={"faults": []},
+                                       timeout=10.0)
 
     async def aclose(self) -> None:
         if self.router is not None and self.router.in_flight:
@@ -207,15 +245,33 @@ class Deployment:
         r = await self.client.post(f"{self.urls[name]}{path}", json=body, timeout=10.0)
         return r.status_code
 
+    @property
+    def entry_urls(self) -> list[str]:
+        """The entry service's replicas (the load generator balances over them)."""
+        return self.replica_urls[self.entry]
+
+    @property
+    def catalog_urls(self) -> list[str]:
+        return self.replica_urls[self.catalog]
+
     async def stats(self) -> dict[str, dict[str, Any]]:
+        """``GET /stats`` per service, its replicas merged (counts summed, histograms
+        merged); ``replicas`` holds each instance's requests, errors and p50."""
+        assert self.client is not None
         out = {}
         for name in self.names:
-            with contextlib.suppress(httpx.TransportError):
-                out[name] = await self.get(name, "/stats")
+            parts: dict[str, dict[str, Any]] = {}
+            for instance, url in zip(self.instances[name], self.replica_urls[name],
+                                     strict=True):
+                with contextlib.suppress(httpx.TransportError):
+                    parts[instance] = (await self.client.get(f"{url}/stats",
+                                                             timeout=10.0)).json()
+            if parts:
+                out[name] = _merge_stats(parts)
         return out
 
     def processes(self) -> dict[str, psutil.Process]:
-        """The live service processes (empty for the ASGI transport)."""
+        """The live service processes by instance name (empty for the ASGI transport)."""
         if self.manager is None:
             return {}
         out = {}
@@ -229,6 +285,33 @@ class Deployment:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _add(a: Any, b: Any) -> Any:
+    """Sum two replicas' counters: numbers add, dicts and lists by key and position."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _add(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k))
+                for k in {**a, **b}}
+    if isinstance(a, list) and isinstance(b, list):
+        return [_add(x, y) for x, y in zip(a, b, strict=False)]
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
+            not isinstance(a, bool):
+        return a + b
+    return a
+
+
+def _merge_stats(parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    first, *rest = parts.values()
+    merged = {k: v for k, v in first.items() if k != "handler_hist"}
+    for part in rest:
+        merged = _add(merged, {k: v for k, v in part.items() if k != "handler_hist"})
+    hist = latency.decode(p["handler_hist"] for p in parts.values() if "handler_hist" in p)
+    merged["p50_ms"] = round(latency.summary(hist).p50, 3) if merged["requests"] else None
+    if "workers" in first:
+        merged["workers"] = first["workers"]
+    merged["replicas"] = {i: {k: p.get(k) for k in ("requests", "errors", "p50_ms")}
+                          for i, p in parts.items()}
+    return merged
 
 
 class OutboxRelay:

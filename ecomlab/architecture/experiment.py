@@ -1,10 +1,11 @@
-"""``run_architecture``: one measured run of either style under load and faults; the tables.
+"""``run_architecture``: one measured run of either style under load and faults.
 
 Every figure is ``measured`` (real apps, real SQLite files, wall clock), over real processes
 (``transport="process"``, the default) or in this process through ``httpx.ASGITransport``
-(``transport="asgi"``: the same apps without sockets, for many seeded trials). The closed forms
-beside them (availability of serial dependencies, team communication paths) are labelled
-``model``.
+(``transport="asgi"``: the same apps without sockets, for many seeded trials). The closed
+forms beside them (availability of serial dependencies) are labelled ``model``
+(:mod:`ecomlab.architecture.model`). :func:`compare_styles` runs both styles without faults
+and traces one idle order through each with OpenTelemetry (the waterfall).
 """
 
 from __future__ import annotations
@@ -14,38 +15,27 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
 import httpx
-import numpy as np
 import pandas as pd
 import psutil
 
-from ecomlab.architecture.apps import CONSISTENCY
-from ecomlab.architecture.choices import STYLES, TRANSPORTS
-from ecomlab.architecture.deploy import (
-    INCONSISTENCIES,
-    Deployment,
-    OutboxRelay,
-    count_inconsistent,
-)
-from ecomlab.architecture.faults import CRASH_STEPS, FaultSpec, parse_faults
+from ecomlab.architecture.choices import CONSISTENCY, STYLES, TRANSPORTS
+from ecomlab.architecture.deploy import Deployment, OutboxRelay, count_inconsistent
+from ecomlab.architecture.faults import SERVICES, FaultSpec, parse_faults
 from ecomlab.architecture.load import LoadOutcome, RawClient, generate
+from ecomlab.architecture.model import expected_availability
 from ecomlab.architecture.resilience import RESILIENCE, Policy
 from ecomlab.errors import InvalidInput
-from ecomlab.measure import _VERSIONED, LatencySummary, Result, package_versions
+from ecomlab.measure import _VERSIONED, Result, package_versions
 from ecomlab.validate import choice, integer, number
 
-__all__ = ["STYLES", "TRANSPORTS", "availability_table", "cascade_table", "compare_styles",
-           "consistency_table",
-           "consistency_trials", "expected_availability", "load_curve", "run_architecture",
-           "scaling_curve", "team_paths", "usl_fit"]
+__all__ = ["STYLES", "TRANSPORTS", "compare_styles", "cpu_ms", "load_client",
+           "parse_replicas", "run_architecture", "run_coroutine"]
 
-#: the services an order's success depends on, per style (serial dependencies)
 T = TypeVar("T")
-ORDER_PATH = {"microservices": ("order", "product", "inventory", "payment"),
-              "monolith": ("order", "product", "inventory", "payment", "notification")}
 
 
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
@@ -89,7 +79,7 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     return value
 
 
-def _load_client(dep: Deployment) -> httpx.AsyncClient | RawClient:
+def load_client(dep: Deployment) -> httpx.AsyncClient | RawClient:
     """The load generator's client: raw keep-alive HTTP over TCP, httpx for ASGI."""
     if dep.transport == "process":
         return RawClient()
@@ -97,49 +87,42 @@ def _load_client(dep: Deployment) -> httpx.AsyncClient | RawClient:
     return dep.client
 
 
-def _cpu_ms(proc: psutil.Process) -> float:
+def cpu_ms(proc: psutil.Process) -> float:
     t = proc.cpu_times()
     return (t.user + t.system) * 1000.0
 
 
-def expected_availability(style: str, faults: tuple[FaultSpec, ...], resilience: str,
-                          policy: Policy | None = None) -> dict[str, float]:
-    """The closed form for serial dependencies, A = product of the parts (label: model).
+def parse_replicas(spec: object) -> dict[str, int]:
+    """``{"inventory": 2}`` from a mapping or ``["inventory=2", ...]`` (``SERVICE=N``).
 
-    A part's availability is 1 - its flaky rate (``1 - rate**attempts`` with ``full``
-    resilience's retries on a dependency), 0 if it is down, 1 - the crash rate for a crash in
-    the order flow before the answer; a slow part counts as 0 when a timeout shorter than its
-    delay applies, else 1. In the monolith any module down means the process is down.
+    Raises:
+        InvalidInput: an unknown service (the monolith's is ``monolith``) or N not in 1..8.
     """
-    pol = policy or Policy(resilience=resilience)
-    path = ORDER_PATH[style]
-    parts: dict[str, float] = {}
-    for f in faults:
-        target = f.service
-        a = 1.0
-        if f.kind == "down":
-            a = 0.0
-            if style == "monolith":
-                return {"orders": 0.0, "product_page": 0.0}
-        elif f.kind == "flaky":
-            retried = resilience == "full" and target != "order" and style == "microservices"
-            a = 1.0 - f.value ** (pol.attempts if retried else 1)
-        elif f.kind == "crash":
-            a = 1.0 if f.step == "after_publish" else 1.0 - f.value
-        elif f.kind == "slow" and resilience != "none" and not f.random_delay and \
-                f.value / 1000.0 >= pol.timeout_s:
-            a = 0.0
-        parts[target] = parts.get(target, 1.0) * a
-    orders = math.prod(parts.get(s, 1.0) for s in path)
-    page_parts = [parts.get("product", 1.0)]
-    if style == "monolith":  # one process: a slow order under a timeout is its own matter
-        page_parts = [p for s, p in parts.items() if s == "product"] or [1.0]
-    return {"orders": orders, "product_page": math.prod(page_parts)}
+    if spec is None:
+        return {}
+    items = list(spec.items()) if isinstance(spec, Mapping) else []
+    if not isinstance(spec, Mapping):
+        for text in [spec] if isinstance(spec, str) else list(spec):  # type: ignore[call-overload]
+            name, sep, n = str(text).partition("=")
+            if not sep:
+                raise InvalidInput(f"replicas {text!r}: expected SERVICE=N, e.g. inventory=2")
+            items.append((name.strip(), n.strip()))
+    out: dict[str, int] = {}
+    for name, n in items:
+        choice("replicated service", name, (*SERVICES, "monolith"))
+        try:
+            count = int(n)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"replicas of {name!r} must be a whole number, got {n!r}") \
+                from None
+        out[name] = integer(f"replicas of {name!r}", count, minimum=1, maximum=8)
+    return out
 
 
 def _validate(style: str, orders: int, rate: float | None, concurrency: int | None,
               faults: object, resilience: str, consistency: str, seed: int,
-              transport: str, workers: int, timeout_ms: float) -> tuple[FaultSpec, ...]:
+              transport: str, workers: int, timeout_ms: float, replicas: object
+              ) -> tuple[tuple[FaultSpec, ...], dict[str, int]]:
     choice("style", style, STYLES)
     choice("resilience", resilience, RESILIENCE)
     choice("consistency", consistency, CONSISTENCY)
@@ -155,7 +138,13 @@ def _validate(style: str, orders: int, rate: float | None, concurrency: int | No
         number("rate", rate, minimum=0.0, min_inclusive=False, maximum=100_000.0)
     if concurrency is not None:
         integer("concurrency", concurrency, minimum=1, maximum=1000)
-    return parse_faults(faults)
+    reps = parse_replicas(replicas)
+    styles_of = {"monolith": "monolith"}
+    for name in reps:
+        if styles_of.get(name, "microservices") != style:
+            raise InvalidInput(f"replicas of {name!r} need style "
+                               f"{styles_of.get(name, 'microservices')!r}, got {style!r}")
+    return parse_faults(faults), reps
 
 
 def run_architecture(style: str = "monolith", orders: int = 200, *, rate: float | None = None,
@@ -163,12 +152,14 @@ def run_architecture(style: str = "monolith", orders: int = 200, *, rate: float 
                      resilience: str = "none", consistency: str = "saga", seed: int = 42,
                      transport: str = "process", workers: int = 8, timeout_ms: float = 250.0,
                      client_timeout_s: float = 5.0, trace: bool = False,
-                     breaker: bool = True) -> Result:
+                     breaker: bool = True, replicas: object = None) -> Result:
     """Deploy ``style``, send ``orders`` orders (open loop at ``rate`` or closed loop with
     ``concurrency`` clients) under ``faults``, then heal, recover, drain and check.
 
-    Everything is validated before any process starts. Returns a ``measured`` :class:`Result`
-    whose metrics hold the keys ``ecomlab run architecture --json`` prints.
+    ``replicas`` (``{"inventory": 2}`` or ``["inventory=2"]``) runs that many instances of a
+    service behind round robin. Everything is validated before any process starts. Returns a
+    ``measured`` :class:`Result` whose metrics hold the keys ``ecomlab run architecture
+    --json`` prints.
 
     Raises:
         InvalidInput: a bad parameter or fault spec.
@@ -176,63 +167,67 @@ def run_architecture(style: str = "monolith", orders: int = 200, *, rate: float 
     """
     if rate is None and concurrency is None:
         concurrency = 4
-    specs = _validate(style, orders, rate, concurrency, faults, resilience, consistency, seed,
-                      transport, workers, timeout_ms)
+    specs, reps = _validate(style, orders, rate, concurrency, faults, resilience, consistency,
+                            seed, transport, workers, timeout_ms, replicas)
     policy = Policy(resilience=resilience, timeout_s=timeout_ms / 1000.0, breaker=breaker)
     params = {"style": style, "orders": orders, "rate": rate, "concurrency": concurrency,
               "faults": [f.text() for f in specs], "resilience": resilience,
               "consistency": consistency if style == "microservices" else "acid",
               "transport": transport, "workers": workers, "timeout_ms": timeout_ms,
-              "breaker": breaker}
-    metrics, backends = run_coroutine(_measure(style, orders, rate, concurrency, specs, policy,
-                                             consistency, seed, transport, workers,
-                                             client_timeout_s, trace))
+              "breaker": breaker, "replicas": reps}
+    dep = Deployment(style, transport=transport, consistency=consistency, faults=specs,
+                     policy=policy, seed=seed, workers=workers, replicas=reps, tracing=trace)
+    metrics, backends = run_coroutine(_measure(dep, orders, rate, concurrency,
+                                               client_timeout_s, trace))
     versions = package_versions((*_VERSIONED, "starlette", "uvicorn", "httpx", "stamina",
-                                 "circuitbreaker", "psutil"))
+                                 "circuitbreaker", "psutil", "hdrhistogram",
+                                 *(("opentelemetry-sdk",) if trace else ())))
     return Result("architecture", "measured", seed, params, metrics, backends, versions)
 
 
-async def _measure(style: str, orders: int, rate: float | None, concurrency: int | None,
-                   specs: tuple[FaultSpec, ...], policy: Policy, consistency: str, seed: int,
-                   transport: str, workers: int, client_timeout_s: float, trace: bool = False
-                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+def _start_relay(dep: Deployment, backends: dict[str, Any], stop: asyncio.Event
+                 ) -> tuple[OutboxRelay | None, asyncio.Future[Any] | None]:
+    if dep.style != "microservices" or dep.consistency != "outbox":
+        return None, None
     from ecomlab.stores import broker_store
 
-    dep = Deployment(style, transport=transport, consistency=consistency, faults=specs,
-                     policy=policy, seed=seed, workers=workers)
+    crash = next((f.value for f in dep.faults if f.kind == "crash"
+                  and f.step == "after_publish"), 0.0)
+    broker = broker_store()
+    backends["broker"] = broker.describe()
+    relay = OutboxRelay(dep, broker, crash_rate=crash, seed=dep.seed)
+    return relay, asyncio.ensure_future(_relay_loop(relay, stop))
+
+
+async def _measure(dep: Deployment, orders: int, rate: float | None, concurrency: int | None,
+                   client_timeout_s: float, trace: bool = False
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
     relay: OutboxRelay | None = None
     relay_task: asyncio.Future[Any] | None = None
     stop_relay = asyncio.Event()
     backends: dict[str, Any] = {"sql": {"backend": "sqlite", "files": len(dep.db_paths)},
-                                "transport": transport}
+                                "transport": dep.transport}
     try:
         started = time.perf_counter()
         dep.start()
         startup_ms = (time.perf_counter() - started) * 1000.0
-        assert dep.client is not None
-        if style == "microservices" and consistency == "outbox":
-            crash = next((f.value for f in specs if f.kind == "crash"
-                          and f.step == "after_publish"), 0.0)
-            broker = broker_store()
-            backends["broker"] = broker.describe()
-            relay = OutboxRelay(dep, broker, crash_rate=crash, seed=seed)
-            relay_task = asyncio.ensure_future(_relay_loop(relay, stop_relay))
+        relay, relay_task = _start_relay(dep, backends, stop_relay)
         dep.apply_down()
         procs = dep.processes()
         me = psutil.Process()
-        cpu0 = {n: _cpu_ms(p) for n, p in procs.items()}
-        gen0 = _cpu_ms(me)
-        gen_client = _load_client(dep)
+        cpu0 = {n: cpu_ms(p) for n, p in procs.items()}
+        gen0 = cpu_ms(me)
+        gen_client = load_client(dep)
         try:
-            load = await generate(gen_client, dep.urls[dep.entry], dep.urls[dep.catalog],
-                                  orders, rate=rate, concurrency=concurrency, seed=seed,
+            load = await generate(gen_client, dep.entry_urls, dep.catalog_urls,
+                                  orders, rate=rate, concurrency=concurrency, seed=dep.seed,
                                   run_id=f"o{uuid.uuid4().hex[:6]}",
                                   client_timeout_s=client_timeout_s, check=dep.check)
         finally:
             if isinstance(gen_client, RawClient):
                 await gen_client.aclose()
-        cpu1 = {n: _cpu_ms(p) for n, p in procs.items() if p.is_running()}
-        gen_ms = _cpu_ms(me) - gen0
+        cpu1 = {n: cpu_ms(p) for n, p in procs.items() if p.is_running()}
+        gen_ms = cpu_ms(me) - gen0
         if relay_task is not None:  # let the pass finish: a cancelled get would drop a message
             stop_relay.set()
             await relay_task
@@ -240,7 +235,7 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
         spans = await _trace_one(dep) if trace else []
         await dep.heal()
         recovered: dict[str, Any] = {}
-        if style == "microservices":
+        if dep.style == "microservices":
             recovered = await dep.post("order", "/admin/recover")
         if relay is not None:
             await relay.drain()
@@ -251,46 +246,66 @@ async def _measure(style: str, orders: int, rate: float | None, concurrency: int
         if relay is not None:
             relay.dispose()
         await dep.aclose()
-    service_cpu = sum(cpu1.get(n, cpu0[n]) - cpu0[n] for n in cpu0)
-    metrics = _metrics(style, orders, load, stats, specs, policy, inconsistent,
-                       service_cpu if procs else gen_ms, gen_ms, bool(procs))
-    metrics["recovery"] = recovered
-    metrics["trace"] = spans
-    metrics["startup_ms"] = startup_ms
-    metrics["processes"] = len(dep.names) if transport == "process" else 0
-    metrics["databases"] = len(dep.db_paths)
-    metrics["cpu_ms_per_order_by_service"] = {
-        n: (cpu1.get(n, cpu0[n]) - cpu0[n]) / orders for n in cpu0}
+    by_service: dict[str, float] = {}
+    for n in cpu0:
+        used = (cpu1.get(n, cpu0[n]) - cpu0[n]) / orders
+        by_service[dep.service_of(n)] = by_service.get(dep.service_of(n), 0.0) + used
+    metrics = _metrics(dep, orders, load, stats, inconsistent,
+                       sum(by_service.values()) * orders if procs else gen_ms, gen_ms,
+                       bool(procs))
+    metrics.update(recovery=recovered, trace=spans, startup_ms=startup_ms,
+                   processes=len(dep.all_instances()) if dep.transport == "process" else 0,
+                   databases=len(dep.db_paths), cpu_ms_per_order_by_service=by_service)
     if relay is not None:
         metrics["relay"] = relay.counters()
     return metrics, backends
 
 
 async def _trace_one(dep: Deployment) -> list[dict[str, Any]]:
-    """Send one order to the idle system and return its spans (ms from the first span)."""
+    """Send one traced order to the idle system; its spans from every instance, as rows.
+
+    The client opens the root span (``client: whole order``) and sends its ``traceparent``;
+    rows hold step, service, kind, start_ms (from the root's start), duration_ms and, for
+    each HTTP hop, handler_ms: the duration of the callee's server span under it.
+    """
+    from ecomlab.architecture.tracing import Tracing, trace_id_of
+
     assert dep.client is not None
+    client = Tracing("client").setup()
+    headers: dict[str, str] = {}
     order_id = f"trace-{uuid.uuid4().hex[:6]}"
-    start = time.perf_counter()
-    r = await dep.client.post(f"{dep.urls[dep.entry]}/orders",
-                              json={"order_id": order_id, "sku": "MUG-BLUE", "qty": 1},
-                              timeout=10.0)
-    total_ms = (time.perf_counter() - start) * 1000.0
-    got = await dep.client.get(f"{dep.urls[dep.entry]}/traces/{order_id}", timeout=10.0)
-    if r.status_code != 201 or got.status_code != 200:
+    with client.client_span("client: whole order", headers) as root:
+        r = await dep.client.post(f"{dep.urls[dep.entry]}/orders", headers=headers,
+                                  json={"order_id": order_id, "sku": "MUG-BLUE", "qty": 1},
+                                  timeout=10.0)
+    trace_id = trace_id_of(root)
+    spans = client.spans(trace_id)
+    for name in dep.names:
+        for url in dep.replica_urls[name]:
+            got = await dep.client.get(f"{url}/traces/{trace_id}", timeout=10.0)
+            spans.extend(got.json()["spans"] if got.status_code == 200 else [])
+    if r.status_code != 201 or not spans:
         return []
-    spans = got.json()["spans"]
-    t0 = min(sp["start"] for sp in spans) if spans else 0.0
-    rows = [{"step": sp["step"], "start_ms": (sp["start"] - t0) * 1000.0,
-             "duration_ms": (sp["end"] - sp["start"]) * 1000.0,
-             "handler_ms": sp["handler_ms"]} for sp in spans]
-    rows.append({"step": "client: whole order", "start_ms": None, "duration_ms": total_ms,
-                 "handler_ms": None})
+    return _span_rows(spans)
+
+
+def _span_rows(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    t0 = min(sp["start_ns"] for sp in spans)
+    servers = {sp["parent_id"]: sp for sp in spans if sp["kind"] == "SERVER"}
+    rows = []
+    for sp in sorted(spans, key=lambda s: s["start_ns"]):
+        callee = servers.get(sp["span_id"]) if sp["kind"] == "CLIENT" else None
+        hop = callee is not None and sp["parent_id"] is not None  # not the client's root
+        step = sp["name"] if sp["kind"] != "SERVER" else "handler"
+        rows.append({"step": step, "service": sp["service"], "kind": sp["kind"],
+                     "start_ms": (sp["start_ns"] - t0) / 1e6,
+                     "duration_ms": (sp["end_ns"] - sp["start_ns"]) / 1e6,
+                     "handler_ms": (callee["end_ns"] - callee["start_ns"]) / 1e6
+                     if hop and callee is not None else None})
     return rows
 
 
 async def _relay_loop(relay: OutboxRelay, stop: asyncio.Event) -> None:
-    import httpx
-
     while not stop.is_set():
         try:
             await relay.relay_once()
@@ -300,13 +315,12 @@ async def _relay_loop(relay: OutboxRelay, stop: asyncio.Event) -> None:
         await asyncio.sleep(0.02)
 
 
-def _metrics(style: str, orders: int, load: LoadOutcome, stats: dict[str, dict[str, Any]],
-             specs: tuple[FaultSpec, ...], policy: Policy, inconsistent: dict[str, int],
-             cpu_ms: float, gen_ms: float, separate: bool) -> dict[str, Any]:
-    ok_ms = [m for m, ok in zip(load.order_ms, load.order_ok, strict=True) if ok]
-    lat = LatencySummary.of_ms(ok_ms)
-    page = LatencySummary.of_ms(load.page_ms)
-    succeeded = sum(load.order_ok)
+def _metrics(dep: Deployment, orders: int, load: LoadOutcome,
+             stats: dict[str, dict[str, Any]], inconsistent: dict[str, int],
+             service_cpu_ms: float, gen_ms: float, separate: bool) -> dict[str, Any]:
+    style, specs, policy = dep.style, dep.faults, dep.policy
+    lat, page, fixed = load.order_latency(), load.page_latency(), load.order_latency_corrected()
+    succeeded = load.orders_ok
     entry = stats.get("order" if style == "microservices" else "monolith", {})
     sick = next((f.service for f in specs if f.service != "order"), None)
     if style == "microservices":
@@ -331,17 +345,17 @@ def _metrics(style: str, orders: int, load: LoadOutcome, stats: dict[str, dict[s
     return {
         "style": style, "label": "measured", "orders": orders, "succeeded": succeeded,
         "latency_ms": {"p50": lat.p50, "p95": lat.p95, "p99": lat.p99, "count": lat.count},
+        "latency_ms_corrected": {"p50": fixed.p50, "p99": fixed.p99, "count": fixed.count},
         "product_page_ms": {"p50": page.p50, "p99": page.p99},
         "throughput_per_s": succeeded / load.elapsed_s if load.elapsed_s else math.nan,
         "elapsed_s": load.elapsed_s,
-        "cpu_ms_per_order": cpu_ms / orders,
+        "cpu_ms_per_order": service_cpu_ms / orders,
         "cpu_scope": "service processes" if separate else "this process (in-process apps, "
                                                           "load generator included)",
         "generator_cpu_ms_per_order": gen_ms / orders,
         "hops_per_order": hops,
         "network_share": network_share,
-        "availability": {"orders": succeeded / orders,
-                         "product_page": sum(load.page_ok) / orders},
+        "availability": {"orders": succeeded / orders, "product_page": load.pages_ok / orders},
         "expected_availability": expected_availability(style, specs, policy.resilience,
                                                        policy),
         "retry_amplification": amplification,
@@ -350,158 +364,10 @@ def _metrics(style: str, orders: int, load: LoadOutcome, stats: dict[str, dict[s
         "statuses": load.statuses,
         "generator_lag_ms_max": load.lag_ms_max,
         "services": services,
+        "replicas": {n: s["replicas"] for n, s in stats.items()
+                     if len(s.get("replicas", {})) > 1},
         "outcomes": entry.get("outcomes", {}),
     }
-
-
-# =============================================================================== tables
-
-def consistency_trials(trials: int = 30, *, consistency: str = "saga", orders: int = 12,
-                       seed: int = 42, style: str = "microservices") -> pd.DataFrame:
-    """Seeded randomized fault trials (in-process ASGI): one row per trial.
-
-    Trial ``i`` crashes the order flow at step ``CRASH_STEPS[i % 4]`` (rate 0.5) and makes a
-    randomly drawn service flaky (rate 0.2-0.5), each drawn from ``seed``; ``timeouts``
-    resilience. Columns: the fault, the five inconsistency counts and their total (measured).
-    """
-    integer("trials", trials, minimum=1, maximum=1000)
-    choice("consistency", consistency, CONSISTENCY)
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(trials):
-        step = CRASH_STEPS[i % len(CRASH_STEPS)]
-        flaky = str(rng.choice(["inventory", "payment", "notification"]))
-        p = round(float(rng.uniform(0.2, 0.5)), 2)
-        faults = [f"order=crash:{step}@0.5", f"{flaky}=flaky:{p}"]
-        r = run_architecture(style, orders, concurrency=2, faults=faults,
-                             resilience="timeouts", consistency=consistency,
-                             seed=seed + i, transport="asgi")
-        rows.append({"trial": i, "consistency": r.params["consistency"], "crash_step": step,
-                     "flaky": f"{flaky} {p:g}", **r.metrics["inconsistent"],
-                     "total": r.metrics["inconsistent_total"],
-                     "succeeded": r.metrics["succeeded"]})
-    return pd.DataFrame(rows)
-
-
-def consistency_table(trials: int = 30, *, orders: int = 12, seed: int = 42) -> pd.DataFrame:
-    """Inconsistent end states summed over ``trials`` per variant (measured), monolith too."""
-    rows = []
-    for style, variant in (("monolith", "saga"), ("microservices", "seed"),
-                           ("microservices", "saga"), ("microservices", "outbox")):
-        df = consistency_trials(trials, consistency=variant, orders=orders, seed=seed,
-                                style=style)
-        label = "monolith (one ACID transaction)" if style == "monolith" else variant
-        rows.append({"variant": label, "trials": trials, "orders": trials * orders,
-                     **{k: int(df[k].sum()) for k in INCONSISTENCIES},
-                     "total": int(df["total"].sum()),
-                     "trials_with_any": int((df["total"] > 0).sum())})
-    return pd.DataFrame(rows)
-
-
-def availability_table(orders: int = 300, *, faults: tuple[str, ...] = (
-        "payment=flaky:0.2", "inventory=flaky:0.1", "product=flaky:0.1", "inventory=down"),
-        seed: int = 42, transport: str = "asgi") -> pd.DataFrame:
-    """Availability of orders and product pages per style and fault, beside the closed form."""
-    rows = []
-    for style in STYLES:
-        for fault in faults:
-            r = run_architecture(style, orders, concurrency=4, faults=[fault],
-                                 consistency="saga", seed=seed, transport=transport)
-            m = r.metrics
-            rows.append({"style": style, "fault": fault,
-                         "orders_measured": m["availability"]["orders"],
-                         "orders_model": m["expected_availability"]["orders"],
-                         "page_measured": m["availability"]["product_page"],
-                         "page_model": m["expected_availability"]["product_page"]})
-    return pd.DataFrame(rows)
-
-
-def cascade_table(orders: int = 60, *, slow_ms: float = 300.0, concurrency: int = 16,
-                  seed: int = 42, transport: str = "asgi", workers: int = 8,
-                  client_timeout_s: float = 1.0) -> pd.DataFrame:
-    """A slow inventory, per style and resilience: what happens to orders and product pages.
-
-    Columns: order availability and p50, product-page p99 and availability, and retry
-    amplification (requests reaching inventory per order; measured).
-    """
-    rows = []
-    runs = [(style, resilience, True) for style in STYLES for resilience in RESILIENCE]
-    runs.append(("microservices", "full", False))
-    for style, resilience, breaker in runs:
-        r = run_architecture(style, orders, concurrency=concurrency,
-                             faults=[f"inventory=slow:{slow_ms:g}"], resilience=resilience,
-                             consistency="saga", seed=seed, transport=transport,
-                             workers=workers, client_timeout_s=client_timeout_s,
-                             breaker=breaker)
-        m = r.metrics
-        rows.append({"style": style,
-                     "resilience": resilience if breaker else "full, no breaker",
-                     "orders_ok": m["availability"]["orders"],
-                     "order_p50_ms": m["latency_ms"]["p50"],
-                     "page_ok": m["availability"]["product_page"],
-                     "page_p99_ms": m["product_page_ms"]["p99"],
-                     "inventory_requests_per_order": m["retry_amplification"]})
-    return pd.DataFrame(rows)
-
-
-def load_curve(style: str, rates: tuple[float, ...] = (25, 50, 100, 200), *,
-               duration_s: float = 0.5, seed: int = 42, transport: str = "process",
-               consistency: str = "saga") -> pd.DataFrame:
-    """Open-loop p50/p99 (from the intended send times) and throughput vs offered rate.
-
-    One deployment per call; each level sends ``rate * duration_s`` orders (at least 10) as
-    Poisson arrivals. CPU per order is the service processes' (measured).
-    """
-    choice("style", style, STYLES)
-    choice("transport", transport, TRANSPORTS)
-    for rate in rates:
-        number("rate", rate, minimum=0.0, min_inclusive=False, maximum=100_000.0)
-    return run_coroutine(_curve(style, tuple(rates), duration_s, seed, transport, consistency))
-
-
-async def _curve(style: str, rates: tuple[float, ...], duration_s: float, seed: int,
-                 transport: str, consistency: str) -> pd.DataFrame:
-    dep = Deployment(style, transport=transport, consistency=consistency, seed=seed)
-    rows = []
-    raw: httpx.AsyncClient | RawClient | None = None
-    try:
-        dep.start()
-        assert dep.client is not None
-        procs = dep.processes()
-        me = psutil.Process()
-        raw = _load_client(dep)
-        # warm-up: connections, first-request imports and caches, not measured
-        await generate(raw, dep.urls[dep.entry], dep.urls[dep.catalog], 10,
-                       concurrency=2, seed=seed, run_id="warmup", check=dep.check)
-        for k, rate in enumerate(rates):
-            orders = max(10, int(rate * duration_s))
-            cpu0 = sum(_cpu_ms(p) for p in procs.values())
-            gen0 = _cpu_ms(me)
-            load = await generate(raw, dep.urls[dep.entry], dep.urls[dep.catalog],
-                                  orders, rate=rate, seed=seed + k, run_id=f"c{k}",
-                                  check=dep.check)
-            cpu = sum(_cpu_ms(p) for p in procs.values()) - cpu0
-            gen = _cpu_ms(me) - gen0
-            ok = [m for m, good in zip(load.order_ms, load.order_ok, strict=True) if good]
-            lat = LatencySummary.of_ms(ok)
-            rows.append({"style": style, "offered_per_s": rate, "orders": orders,
-                         "throughput_per_s": len(ok) / load.elapsed_s,
-                         "p50_ms": lat.p50, "p99_ms": lat.p99,
-                         "cpu_ms_per_order": (cpu if procs else gen) / orders,
-                         "generator_cpu_ms_per_order": gen / orders,
-                         "generator_lag_ms_max": load.lag_ms_max})
-    finally:
-        if isinstance(raw, RawClient):
-            await raw.aclose()
-        await dep.aclose()
-    return pd.DataFrame(rows)
-
-
-def team_paths(max_teams: int = 12) -> pd.DataFrame:
-    """Communication paths n(n-1)/2 between n teams (label: model, not measured)."""
-    integer("max_teams", max_teams, minimum=1, maximum=200)
-    n = np.arange(1, max_teams + 1)
-    return pd.DataFrame({"teams": n, "paths": n * (n - 1) // 2, "label": "model"})
 
 
 def compare_styles(orders: int = 40, *, concurrency: int = 4, seed: int = 42,
@@ -532,61 +398,3 @@ def compare_styles(orders: int = 40, *, concurrency: int = 4, seed: int = 42,
     return pd.DataFrame(rows), pd.DataFrame(spans)
 
 
-def scaling_curve(style: str, concurrencies: tuple[int, ...] = (1, 2, 4, 8, 16), *,
-                  orders: int = 120, seed: int = 42, transport: str = "process"
-                  ) -> pd.DataFrame:
-    """Closed-loop throughput vs client count, one deployment per call (measured)."""
-    choice("style", style, STYLES)
-    return run_coroutine(_scaling(style, tuple(concurrencies), orders, seed, transport))
-
-
-async def _scaling(style: str, concurrencies: tuple[int, ...], orders: int, seed: int,
-                   transport: str) -> pd.DataFrame:
-    dep = Deployment(style, transport=transport, seed=seed)
-    rows = []
-    raw: httpx.AsyncClient | RawClient | None = None
-    try:
-        dep.start()
-        raw = _load_client(dep)
-        await generate(raw, dep.urls[dep.entry], dep.urls[dep.catalog], 10,
-                       concurrency=2, seed=seed, run_id="warmup", check=dep.check)
-        for k, n in enumerate(concurrencies):
-            load = await generate(raw, dep.urls[dep.entry], dep.urls[dep.catalog],
-                                  orders, concurrency=n, seed=seed + k, run_id=f"s{k}",
-                                  check=dep.check)
-            ok = [m for m, good in zip(load.order_ms, load.order_ok, strict=True) if good]
-            rows.append({"style": style, "clients": n,
-                         "throughput_per_s": len(ok) / load.elapsed_s,
-                         "p50_ms": LatencySummary.of_ms(ok).p50})
-    finally:
-        if isinstance(raw, RawClient):
-            await raw.aclose()
-        await dep.aclose()
-    return pd.DataFrame(rows)
-
-
-def usl_fit(clients: Any, throughput: Any) -> dict[str, float]:
-    """Fit the Universal Scalability Law X(N) = lN / (1 + s(N-1) + kN(N-1)) with scipy.
-
-    Returns ``lambda`` (orders/s of one client), ``sigma`` (contention) and ``kappa``
-    (coherence), all >= 0, and the fit's ``r2``.
-    """
-    from scipy.optimize import curve_fit
-
-    n = np.asarray(clients, dtype=float)
-    x = np.asarray(throughput, dtype=float)
-    if n.size < 3 or n.size != x.size:
-        raise InvalidInput(f"the USL fit needs at least 3 (clients, throughput) points, "
-                           f"got {n.size} and {x.size}")
-
-    def usl(n_: Any, lam: float, sigma: float, kappa: float) -> Any:
-        return lam * n_ / (1 + sigma * (n_ - 1) + kappa * n_ * (n_ - 1))
-
-    guess = (float(x[0] / n[0]), 0.1, 0.001)
-    params, _ = curve_fit(usl, n, x, p0=guess, bounds=([0, 0, 0], [np.inf, 10, 10]),
-                          maxfev=20_000)
-    fitted = usl(n, *params)
-    ss_res = float(((x - fitted) ** 2).sum())
-    ss_tot = float(((x - x.mean()) ** 2).sum()) or 1.0
-    return {"lambda": float(params[0]), "sigma": float(params[1]), "kappa": float(params[2]),
-            "r2": 1.0 - ss_res / ss_tot}

@@ -2,14 +2,19 @@
 
 Each order slot sends ``POST /orders`` to the entry service and, beside it, an unrelated
 ``GET /products/{sku}`` to the service that serves the catalog, so both availabilities are
-measured under the same faults.
+measured under the same faults. With several replicas of the entry (or the catalog) the slots
+go to them round robin (slot ``i`` to replica ``i mod n``).
+
+Latencies are recorded in HdrHistograms (:mod:`ecomlab.architecture.latency`): successful
+orders, and every product page.
 
 Open loop: the send times are drawn in advance (exponential gaps at ``rate`` per second) and a
 request's latency is measured **from its intended send time**, not from when it was actually
 sent: if the generator or the system falls behind, the wait counts (the coordinated-omission
-correction; HdrHistogram's ``recordValueWithExpectedInterval`` does the same for closed loops).
-Closed loop: ``concurrency`` clients each send their next order when the last one answered;
-latency is measured from the send.
+correction). Closed loop: ``concurrency`` clients each send their next order when the last one
+answered; latency is measured from the send, and :meth:`LoadOutcome.order_latency_corrected`
+adds the correction HdrHistogram's ``record_corrected_value`` makes, with the run's median
+latency as the expected interval between one client's requests.
 """
 
 from __future__ import annotations
@@ -17,12 +22,16 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import httpx
+
+from ecomlab import budget
+from ecomlab.architecture import latency
+from ecomlab.measure import LatencySummary
 
 __all__ = ["LoadOutcome", "RawClient", "generate"]
 
@@ -96,15 +105,31 @@ class RawClient:
 
 @dataclass
 class LoadOutcome:
-    """What the generator saw (latencies in ms; ``ok`` per request)."""
+    """What the generator saw: counts, and latency histograms (us; read them in ms)."""
 
-    order_ms: list[float] = field(default_factory=list)
-    order_ok: list[bool] = field(default_factory=list)
-    page_ms: list[float] = field(default_factory=list)
-    page_ok: list[bool] = field(default_factory=list)
+    orders_ok: int = 0
+    pages_ok: int = 0
+    order_hist: Any = field(default_factory=latency.histogram)  # successful orders
+    page_hist: Any = field(default_factory=latency.histogram)   # every product page
     statuses: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     lag_ms_max: float = 0.0
+    open_loop: bool = True
+    per_replica: list[int] = field(default_factory=list)  # orders sent to each entry replica
+
+    def order_latency(self) -> LatencySummary:
+        """Successful orders' latency (ms): from the intended send (open loop) or the send."""
+        return latency.summary(self.order_hist)
+
+    def page_latency(self) -> LatencySummary:
+        return latency.summary(self.page_hist)
+
+    def order_latency_corrected(self) -> LatencySummary:
+        """Orders' latency corrected for coordinated omission (ms): the open loop's own
+        figures, or the closed loop's through ``record_corrected_value`` at the median."""
+        if self.open_loop or not self.orders_ok:
+            return self.order_latency()
+        return latency.summary(latency.corrected(self.order_hist, self.order_latency().p50))
 
 
 async def _timed(send: Callable[[], Any], intended: float, timeout_s: float
@@ -120,14 +145,15 @@ async def _timed(send: Callable[[], Any], intended: float, timeout_s: float
     return (time.perf_counter() - intended) * 1000.0, status
 
 
-async def generate(client: httpx.AsyncClient | RawClient, order_url: str, page_url: str,
-                   orders: int, *,
+async def generate(client: httpx.AsyncClient | RawClient, order_url: str | Sequence[str],
+                   page_url: str | Sequence[str], orders: int, *,
                    rate: float | None = None, concurrency: int | None = None, seed: int = 0,
                    run_id: str = "run", client_timeout_s: float = 5.0,
                    check: Callable[[], None] | None = None) -> LoadOutcome:
     """Send ``orders`` orders (and as many product pages); returns a :class:`LoadOutcome`.
 
     Args:
+        order_url, page_url: a base URL, or the replicas' base URLs (round robin).
         rate: open loop at this many orders per second (Poisson), or
         concurrency: closed loop with this many clients.
         check: called every 50 ms; an exception it raises (a service died) ends the run.
@@ -136,21 +162,27 @@ async def generate(client: httpx.AsyncClient | RawClient, order_url: str, page_u
     from ecomlab.architecture.domain import SKUS
 
     skus = [rng.choice(SKUS)[0] for _ in range(orders)]
-    out = LoadOutcome()
+    entries = [order_url] if isinstance(order_url, str) else list(order_url)
+    pages = [page_url] if isinstance(page_url, str) else list(page_url)
+    out = LoadOutcome(open_loop=rate is not None, per_replica=[0] * len(entries))
 
     async def one(i: int, intended: float) -> None:
         sku = skus[i]
-        order = _timed(lambda: client.post(f"{order_url}/orders", json={
+        entry, catalog = entries[i % len(entries)], pages[i % len(pages)]
+        out.per_replica[i % len(entries)] += 1
+        order = _timed(lambda: client.post(f"{entry}/orders", json={
             "order_id": f"{run_id}-{i}", "sku": sku, "qty": 1}), intended, client_timeout_s)
-        page = _timed(lambda: client.get(f"{page_url}/products/{sku}"), intended,
+        page = _timed(lambda: client.get(f"{catalog}/products/{sku}"), intended,
                       client_timeout_s)
         (o_ms, o_status), (p_ms, p_status) = await asyncio.gather(order, page)
-        out.order_ms.append(o_ms)
-        out.order_ok.append(o_status == 201)
-        out.page_ms.append(p_ms)
-        out.page_ok.append(p_status == 200)
+        if o_status == 201:
+            out.orders_ok += 1
+            latency.record_ms(out.order_hist, o_ms)
+        out.pages_ok += p_status == 200
+        latency.record_ms(out.page_hist, p_ms)
         key = str(o_status)
         out.statuses[key] = out.statuses.get(key, 0) + 1
+        budget.advance()  # the command line's progress and Ctrl-C report
 
     async def watch() -> None:
         while check is not None:

@@ -10,8 +10,7 @@ import pandas as pd
 from ecomlab.architecture.deploy import INCONSISTENCIES
 
 __all__ = ["availability_figure", "cascade_figure", "consistency_figure", "latency_figure",
-           "scaling_figure",
-           "team_figure", "waterfall_figure"]
+           "replica_figure", "scaling_figure", "team_figure", "usl_figure", "waterfall_figure"]
 
 
 def waterfall_figure(spans: pd.DataFrame) -> Any:
@@ -23,13 +22,16 @@ def waterfall_figure(spans: pd.DataFrame) -> Any:
                         vertical_spacing=0.12)
     for i, style in enumerate(styles, start=1):
         part = spans[(spans["style"] == style) & spans["start_ms"].notna()]
+        part = part.assign(step=[step if svc == "client" or step.startswith(svc)
+                                 else f"{svc}: {step}" for svc, step in
+                                 zip(part["service"], part["step"], strict=True)])
         fig.add_bar(y=part["step"], x=part["duration_ms"], base=part["start_ms"],
                     orientation="h", name=style, showlegend=False, row=i, col=1,
                     hovertemplate="%{y}: %{x:.2f} ms<extra></extra>")
         fig.update_yaxes(autorange="reversed", row=i, col=1)
     fig.update_xaxes(title_text="ms from the order's first step", row=len(styles), col=1)
-    fig.update_layout(title="One order's steps: module calls vs HTTP hops (measured)",
-                      height=520)
+    fig.update_layout(title="One order's OpenTelemetry spans: module calls vs HTTP hops "
+                            "(measured)", height=640)
     return fig
 
 
@@ -109,4 +111,39 @@ def scaling_figure(model: pd.DataFrame) -> Any:
                         "demands (model)",
                   labels={"throughput_per_s": "orders/s (model)", "clients": "clients"})
     fig.update_layout(height=400)
+    return fig
+
+
+def usl_figure(curves: pd.DataFrame, fits: pd.DataFrame) -> Any:
+    """Measured closed-loop throughput vs clients and the fitted USL curve per style."""
+    import numpy as np
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    one = curves[curves["replicas"] == 1]
+    for style, part in one.groupby("style", sort=False):
+        fig.add_scatter(x=part["clients"], y=part["throughput_per_s"], mode="markers",
+                        name=f"{style} (measured)")
+        fit = fits[fits["style"] == style].iloc[0]
+        n = np.linspace(1, float(part["clients"].max()), 60)
+        x = fit["lambda"] * n / (1 + fit["sigma"] * (n - 1) + fit["kappa"] * n * (n - 1))
+        fig.add_scatter(x=n, y=x, mode="lines", line={"dash": "dot"},
+                        name=f"{style} USL fit (s={fit['sigma']:.3f}, k={fit['kappa']:.4f})")
+    fig.update_layout(title="Throughput vs clients, closed loop (measured) and the USL fit",
+                      height=400, xaxis_title="clients", yaxis_title="orders/s")
+    return fig
+
+
+def replica_figure(check: pd.DataFrame) -> Any:
+    """Measured throughput with 1 and 2 replicas beside the model's two predictions."""
+    import plotly.graph_objects as go
+
+    labels = [f"{s} · {int(r)} x {svc}" for s, r, svc in
+              zip(check["style"], check["replicas"], check["service"], strict=True)]
+    fig = go.Figure()
+    fig.add_bar(x=labels, y=check["measured_per_s"], name="measured")
+    fig.add_bar(x=labels, y=check["model_on_cores_per_s"], name="model on 2 shared cores")
+    fig.add_bar(x=labels, y=check["model_own_cores_per_s"], name="model, a core per replica")
+    fig.update_layout(barmode="group", height=400, yaxis_title="orders/s",
+                      title="Replicas behind round robin: measured vs the queueing model")
     return fig

@@ -14,7 +14,9 @@ __all__ = [
     "compare_summary",
     "consistency_summary",
     "curve_summary",
+    "replica_summary",
     "scaling_summary",
+    "usl_summary",
 ]
 
 
@@ -138,3 +140,37 @@ def scaling_summary(model: pd.DataFrame, curves: pd.DataFrame) -> str:
     return ("; ".join(parts) + ". Where a measured saturation point falls short of the "
             "model, the capacity went to what the model leaves out: the load generator, the "
             "other processes sharing two cores, and waiting that is not CPU.")
+
+
+def usl_summary(fits: pd.DataFrame) -> str:
+    """The fitted USL parameters per style, read from the fit table."""
+    parts = []
+    for _, f in fits.iterrows():
+        peak = (f"the fitted curve peaks near {f['peak_clients']:.0f} clients"
+                if f["peak_clients"] <= 1000 else
+                "the fit has no peak within 1000 clients (kappa about 0)")
+        parts.append(f"**{f['style']}**: sigma (contention) **{f['sigma']:.3f}**, kappa "
+                     f"(coherence) **{f['kappa']:.4f}**, one client {f['lambda']:.0f} orders/s,"
+                     f" r2 {f['r2']:.2f}; {peak}")
+    return "; ".join(parts) + "."
+
+
+def replica_summary(check: pd.DataFrame) -> str:
+    """Measured gain of a second replica and how far the model was from it."""
+    parts = []
+    for style, part in check.groupby("style", sort=False):
+        one, many = part.iloc[0], part.iloc[-1]
+        gain = many["measured_per_s"] / one["measured_per_s"] if one["measured_per_s"] else 0
+        ok = int(part["within"].sum())
+        parts.append(
+            f"**{style}** ({int(many['replicas'])} x {many['service']}, "
+            f"{int(one['clients'])} clients): {one['measured_per_s']:.0f} -> "
+            f"{many['measured_per_s']:.0f} orders/s measured (x{gain:.2f}), the replicas "
+            f"serving {' and '.join(str(n) for n in many['served_by_replica'])} requests over "
+            f"the run; the model with a "
+            f"core per replica predicted {many['model_own_cores_per_s']:.0f}, bounded by two "
+            f"shared cores {many['model_on_cores_per_s']:.0f} (error "
+            f"{many['error']:+.0%}); {ok} of {len(part)} points within the stated "
+            f"±{float(one['tolerance']):.0%}; the run's processes got "
+            f"{one['cores_used']:.2f} and {many['cores_used']:.2f} cores of CPU")
+    return "; ".join(parts) + "."

@@ -16,12 +16,20 @@
 
 Every call the order service makes is idempotent per order id (see
 :mod:`ecomlab.architecture.domain`), which is what makes retrying it safe.
+
+A dependency with several replicas is balanced **round robin** on the client side: each
+attempt (a retry included) goes to the next base URL in turn, and :meth:`Caller.counters`
+counts the attempts per replica. A traced call opens an OpenTelemetry ``CLIENT`` span and
+sends its ``traceparent`` (see :mod:`ecomlab.architecture.tracing`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +39,7 @@ import stamina
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 
 from ecomlab.architecture.choices import RESILIENCE
-from ecomlab.architecture.tracing import CURRENT_TRACE
+from ecomlab.architecture.tracing import ACTIVE
 from ecomlab.errors import InvalidInput, choices_text
 
 __all__ = ["RESILIENCE", "Caller", "DependencyError", "Policy"]
@@ -78,14 +86,20 @@ class Caller:
 
     Attributes (counters): ``calls`` (logical calls), ``attempts`` (requests sent),
     ``failures``, ``short_circuited`` (refused by the breaker or bulkhead), ``hop_ms`` (time
-    spent in the calls, caller side) and ``callee_ms`` (handler time the callee reported).
+    spent in the calls, caller side), ``callee_ms`` (handler time the callee reported) and
+    ``per_replica`` (attempts sent to each base URL, in ``base_urls`` order).
     """
 
-    def __init__(self, service: str, client: httpx.AsyncClient, base_url: str,
+    def __init__(self, service: str, client: httpx.AsyncClient, base_urls: str | Sequence[str],
                  policy: Policy) -> None:
         self.service = service
         self.client = client
-        self.base_url = base_url.rstrip("/")
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        if not urls:
+            raise InvalidInput(f"dependency {service!r} needs at least one base URL")
+        self.base_urls = [u.rstrip("/") for u in urls]
+        self._next = itertools.cycle(range(len(self.base_urls)))
+        self.per_replica = [0] * len(self.base_urls)
         self.policy = policy
         self.breaker = CircuitBreaker(failure_threshold=policy.breaker_failures,
                                       recovery_timeout=policy.breaker_reset_s,
@@ -97,7 +111,13 @@ class Caller:
     def counters(self) -> dict[str, Any]:
         return {"calls": self.calls, "attempts": self.attempts, "failures": self.failures,
                 "short_circuited": self.short_circuited, "hop_ms": round(self.hop_ms, 3),
-                "callee_ms": round(self.callee_ms, 3)}
+                "callee_ms": round(self.callee_ms, 3), "per_replica": list(self.per_replica)}
+
+    def pick(self) -> str:
+        """The next replica's base URL (round robin) and count the attempt to it."""
+        i = next(self._next)
+        self.per_replica[i] += 1
+        return self.base_urls[i]
 
     async def call(self, method: str, path: str, body: dict[str, Any] | None = None
                    ) -> dict[str, Any]:
@@ -137,25 +157,30 @@ class Caller:
     async def _once(self, method: str, path: str, body: dict[str, Any] | None
                     ) -> dict[str, Any]:
         self.attempts += 1
+        base = self.pick()
+        tracing = ACTIVE.get()
+        headers: dict[str, str] = {}
+        hop = tracing.client_span(f"{self.service} {method} {path}", headers) \
+            if tracing is not None else contextlib.nullcontext()
         start = time.perf_counter()
         deadline = self.policy.timeout_s if self.policy.resilience != "none" else None
-        try:
-            with anyio.fail_after(deadline):
-                response = await self.client.request(method, f"{self.base_url}{path}",
-                                                     json=body, timeout=None)
-        except TimeoutError:
-            raise DependencyError(self.service, "timeout") from None
-        except httpx.TransportError as exc:
-            raise DependencyError(self.service, f"unreachable ({type(exc).__name__})") from None
-        finally:
-            end = time.perf_counter()
-            self.hop_ms += (end - start) * 1000.0
-        callee = float(response.headers.get("x-handler-ms", 0.0))
+        with hop as span:
+            try:
+                with anyio.fail_after(deadline):
+                    response = await self.client.request(method, f"{base}{path}", json=body,
+                                                         headers=headers, timeout=None)
+            except TimeoutError:
+                raise DependencyError(self.service, "timeout") from None
+            except httpx.TransportError as exc:
+                raise DependencyError(self.service,
+                                      f"unreachable ({type(exc).__name__})") from None
+            finally:
+                self.hop_ms += (time.perf_counter() - start) * 1000.0
+            callee = float(response.headers.get("x-handler-ms", 0.0))
+            if span is not None:
+                span.set_attribute("callee.handler_ms", callee)
+                span.set_attribute("server.address", base)
         self.callee_ms += callee
-        trace = CURRENT_TRACE.get()
-        if trace is not None:
-            trace.spans.append({"step": f"{self.service} {method} {path}", "start": start,
-                                "end": end, "handler_ms": callee})
         if response.status_code >= 500:
             raise DependencyError(self.service, f"HTTP {response.status_code}")
         data: dict[str, Any] = response.json()

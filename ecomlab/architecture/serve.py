@@ -28,10 +28,12 @@ def build_app(cfg: dict[str, Any]) -> Any:
     policy = Policy(**cfg.get("policy", {}))
     if cfg["service"] == "monolith":
         return monolith_app(cfg["db"], faults=cfg.get("faults"), seed=int(cfg.get("seed", 0)),
-                            workers=int(cfg.get("workers", 8)), policy=policy)
+                            workers=int(cfg.get("workers", 8)), policy=policy,
+                            tracing=bool(cfg.get("tracing", False)))
     return service_app(cfg["service"], cfg["db"], faults=cfg.get("faults"),
                        seed=int(cfg.get("seed", 0)), consistency=cfg.get("consistency", "saga"),
-                       deps=cfg.get("deps"), policy=policy)
+                       deps=cfg.get("deps"), policy=policy,
+                       tracing=bool(cfg.get("tracing", False)))
 
 
 def _watch_parent(parent: int) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from ecomlab.architecture.apps import CONSISTENCY
-from ecomlab.architecture.experiment import STYLES, TRANSPORTS, run_architecture
+from ecomlab.architecture.choices import CONSISTENCY, STYLES, TRANSPORTS
+from ecomlab.architecture.experiment import run_architecture
 from ecomlab.architecture.resilience import RESILIENCE
 
 __all__ = ["FAULT_CHOICES", "architecture_explorer", "explore_once"]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from ecomlab import validate
+from ecomlab import budget, validate
 from ecomlab.caching.choices import POLICIES
 from ecomlab.datagen import zipf_keys, zipf_popularity
 from ecomlab.measure import Result
@@ -237,6 +237,7 @@ def simulate_cache(policy: str = "lru", *, capacity: int = 100, objects: int = 1
                    "mean_occupancy": round(sim.mean_occupancy, 3),
                    "predicted_occupancy": round(ttl_occupancy(pop, rate, ttl), 3),
                    "prediction_valid": sim.evictions == 0}
+    budget.advance(requests)  # the command line's progress and Ctrl-C report
     metrics = {"hit_ratio": round(sim.hit_ratio, 4),
                "predicted_hit_ratio": round(predicted, 4),
                "error": round(sim.hit_ratio - predicted, 4),

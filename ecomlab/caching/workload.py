@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from ecomlab import validate
+from ecomlab import budget, validate
 from ecomlab.caching.repository import Product, ProductTable
 from ecomlab.caching.services import (
     FIXES,
@@ -42,7 +42,7 @@ from ecomlab.caching.services import (
 from ecomlab.config import settings as read_settings
 from ecomlab.datagen import generate_catalog, zipf_keys
 from ecomlab.errors import InvalidInput
-from ecomlab.measure import LatencySummary, Result
+from ecomlab.measure import LatencySummary, Result, join_or_stop
 from ecomlab.stores import KvStore, SqlStore, borrowed, kv_store, sql_store
 
 __all__ = ["WriteLedger", "cache_prefix", "default_sql_store", "delete_prefix", "load_products",
@@ -281,10 +281,14 @@ def _replay(service: ProductService, table: ProductTable, keys: np.ndarray,
     errors: list[BaseException] = []
     db_reads0, db_writes0 = table.reads.value, table.writes.value
 
+    stop = threading.Event()  # set on Ctrl-C: each worker leaves after the request in hand
+
     def work(w: int) -> None:
         try:
             barrier.wait()
             for i in plan[w]:
+                if stop.is_set():
+                    return
                 pid = int(keys[i])
                 t0 = time.perf_counter_ns()
                 if is_write[i]:
@@ -300,17 +304,17 @@ def _replay(service: ProductService, table: ProductTable, keys: np.ndarray,
                     age = ledger.staleness_ns(pid, p.version, t0)
                     if age is not None:
                         stale[w].append(age)
+                budget.advance()  # the command line's progress and Ctrl-C report
         except BaseException as exc:  # surfaced in the caller's thread below
             errors.append(exc)
             barrier.abort()
 
     started = time.perf_counter_ns()
-    pool = [threading.Thread(target=work, args=(w,), name=f"cache-worker-{w}")
+    pool = [threading.Thread(target=work, args=(w,), name=f"cache-worker-{w}", daemon=True)
             for w in range(threads)]
     for t in pool:
         t.start()
-    for t in pool:
-        t.join()
+    join_or_stop(pool, stop)
     elapsed_s = (time.perf_counter_ns() - started) / 1e9
     if errors:
         if isinstance(service, WriteBehindService):

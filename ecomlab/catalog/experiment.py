@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from ecomlab import validate
+from ecomlab import budget, validate
 from ecomlab.catalog.checks import product_filter, text_value
 from ecomlab.catalog.compare import Questions, answer, compare_answers, time_questions
 from ecomlab.catalog.documents import (
@@ -137,7 +137,9 @@ def run_catalog(products: int = 2000, seed: int = 42, *, category: str | None = 
     catalog = generate_catalog(n, seed)
     with _stores(sql_backend) as (sql, docs):
         sql_load = load_relational(sql, catalog)
+        budget.advance(n)  # the command line's progress and Ctrl-C report
         doc_load = load_documents(docs, catalog)
+        budget.advance(n)
         listing = answer(sql, Questions.from_filter(flt, str(catalog.products["sku"].iloc[0])))
         views = listing["listing"]
         sku = views[0].sku if views else str(catalog.products["sku"].iloc[0])

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from ecomlab import validate
+from ecomlab import budget, validate
 from ecomlab.errors import InvalidInput, UnsupportedOperation, choices_text
 from ecomlab.inventory.eventual import EventBus, EventualInventory, Validator
 from ecomlab.inventory.history import CheckReport, History, check
@@ -274,6 +274,7 @@ def _drive(inv: RelationalInventory | EventualInventory, validator: Validator | 
             latencies[oid - 1] = (time.perf_counter_ns() - t0) / 1e6
             lock_wait[oid - 1] = out.lock_wait_ns / 1e6
             outcomes[oid - 1] = out
+            budget.advance()  # the command line's progress and Ctrl-C report
             if out.status == "rejected":
                 history.record(process, "fail", "order", oid, reason=out.reason)
             elif out.status == "crashed":

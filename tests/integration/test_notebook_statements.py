@@ -315,3 +315,32 @@ def test_07_under_the_same_crashes_dual_write_drifts_and_the_broker_outbox_conve
     assert outbox["missing after"] == outbox["stale after"] == outbox["extra after"] == 0
     assert outbox["redeliveries"] == outbox["faults"]
     assert table.attrs["broker"] in ("in-process", "rabbitmq")
+
+
+# ---------------------------------------------------------------- 05 monolith vs microservices
+
+def test_05_each_callee_opens_a_server_span_under_the_hop_that_sent_its_traceparent() -> None:
+    """05 §2: "the order service opens a client span per HTTP hop and passes the header on,
+    and each callee opens a server span under it"."""
+    from ecomlab.architecture import compare_styles
+
+    _, waterfall = compare_styles(6, concurrency=1, transport="asgi")
+    micro = waterfall[waterfall["style"] == "microservices"]
+    hops = micro[micro["handler_ms"].notna()]
+    handlers = micro[micro["kind"] == "SERVER"]
+    assert len(hops) == 4 and len(handlers) == 5  # four hops, five servers with the entry
+    assert (hops["network_ms"] >= 0).all()
+    mono = waterfall[waterfall["style"] == "monolith"]
+    assert mono["handler_ms"].isna().all()  # module calls, no hop
+
+
+def test_05_the_replicas_of_the_hot_service_serve_in_turn_in_every_seeded_trial() -> None:
+    """05 §3: "the order service's callers balance each dependency the same way (attempt i
+    goes to replica i mod n)" — the replicas' request counts differ by at most one."""
+    from ecomlab.architecture import replica_scaling
+
+    for seed in range(3):
+        table = replica_scaling("microservices", service="inventory", clients=(1, 2, 3),
+                                orders=8, seed=seed, transport="asgi")
+        served = table[table["replicas"] == 2].iloc[-1]["served_by_replica"]["inventory"]
+        assert len(served) == 2 and abs(served[0] - served[1]) <= 1 and min(served) > 0

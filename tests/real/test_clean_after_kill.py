@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -233,28 +234,143 @@ def test_clean_drops_a_killed_runs_schema_in_the_embedded_postgres(tmp_path: Pat
     assert left == 0
 
 
-@pytest.mark.timeout(120)
+#: how long an interrupted run may take to exit before the test calls it a hang (s); the aim
+#: is 1 s (measured 0.03-0.6 s here at load average 7-12); the bound leaves room for a machine
+#: far busier than that, and the measured figure is printed
+EXIT_BOUND_S = 15.0
+PROGRESS = re.compile(r"ecomlab: \w+ \w+: ([\d,]+) of ([\d,]+) [a-z ]+ \(")
+INTERRUPTED = re.compile(r"ecomlab: interrupted after ([\d,]+) of ([\d,]+) ([a-z ]+) "
+                         r"\(([\d.]+) s\); nothing left behind")
+
+
+def _interrupt_after_progress(cmd: list[str], env: dict[str, str]
+                              ) -> tuple[int, float, list[str], str]:
+    """Start ``cmd``, wait for its first progress line on stderr, SIGINT it; returns the exit
+    status, the seconds from SIGINT to exit, the stderr lines and stdout."""
+    proc = subprocess.Popen([*ECOMLAB, *cmd], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None and proc.stdout is not None
+    lines: list[str] = []
+    for line in proc.stderr:  # the run reports progress: it is under way
+        lines.append(line)
+        if PROGRESS.match(line):
+            break
+    assert lines and PROGRESS.match(lines[-1]), f"no progress line: {lines}"
+    started = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=EXIT_BOUND_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"still running {EXIT_BOUND_S} s after SIGINT") from None
+    took = time.perf_counter() - started
+    lines += proc.stderr.read().splitlines()
+    print(f"{' '.join(cmd[:2])}: exit {code} {took:.2f} s after SIGINT "
+          f"(load average {os.getloadavg()[0]:.1f})")
+    return code, took, lines, proc.stdout.read()
+
+
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("cmd", [
     ["run", "inventory", "--strategy", "cache-check", "--stock", "20", "--buyers", "32",
-     "--orders", "50000"],
+     "--orders", "100000"],
     ["run", "messaging", "--mode", "direct", "--orders", "20000", "--time-scale", "0.05"],
     ["run", "messaging", "--mode", "queue", "--orders", "20000", "--time-scale", "0.05"],
     ["run", "processing", "--mode", "async", "--orders", "5000", "--time-scale", "0.05"],
-], ids=["inventory", "messaging-direct", "messaging-queue", "processing"])
-def test_ctrl_c_ends_a_long_run_within_a_second(tmp_path: Path, cmd: list[str]) -> None:
-    """SIGINT once the run is under way (its store is in the manifest): the process exits 130
-    within 1 s (measured 0.3-0.9 s here; the bound is 3 s so a loaded machine does not fail
-    it, and the figure is printed)."""
-    env = _env(tmp_path)
-    proc = subprocess.Popen([*ECOMLAB, *cmd], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    time.sleep(3.0)  # imports, stores, then into the ordering phase (each run lasts > 10 s)
-    assert proc.poll() is None, "the run ended before it could be interrupted"
-    started = time.perf_counter()
-    proc.send_signal(signal.SIGINT)
-    code = proc.wait(timeout=30)
-    took = time.perf_counter() - started
-    print(f"{' '.join(cmd[:2])}: exit {code} {took:.2f} s after SIGINT")
+    ["run", "caching", "--requests", "200000"],
+    ["generate", "catalog", "--products", "1000000", "--out", "{tmp}/catalog"],
+], ids=["inventory", "messaging-direct", "messaging-queue", "processing", "caching",
+        "generate-catalog"])
+def test_ctrl_c_ends_a_long_run_and_says_what_it_completed(tmp_path: Path,
+                                                           cmd: list[str]) -> None:
+    """SIGINT once the run has reported progress: exit 130, the process gone within the bound,
+    and a last line saying how many units it completed, of how many, and that nothing stayed."""
+    cmd = [c.replace("{tmp}", str(tmp_path)) for c in cmd]
+    code, _, lines, _ = _interrupt_after_progress(cmd, _env(tmp_path))
     assert code == 130
-    assert took < 3.0
-    assert proc.stderr is not None and "interrupted" in proc.stderr.read().decode()
+    last = INTERRUPTED.search(lines[-1])
+    assert last, lines[-3:]
+    done, total = (int(last.group(i).replace(",", "")) for i in (1, 2))
+    seen = PROGRESS.match(next(ln for ln in reversed(lines) if PROGRESS.match(ln)))
+    assert seen is not None
+    assert int(seen.group(1).replace(",", "")) <= done < total
+    assert _objects(tmp_path) == []
+
+
+@pytest.mark.timeout(300)
+def test_ctrl_c_with_json_prints_one_strict_json_object_with_the_partial_counts(
+        tmp_path: Path) -> None:
+    cmd = ["run", "inventory", "--strategy", "cache-check", "--stock", "20", "--buyers", "32",
+           "--orders", "100000", "--json"]
+    code, _, lines, out = _interrupt_after_progress(cmd, _env(tmp_path))
+    assert code == 130
+    report = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
+    assert report["interrupted"] is True and report["left_behind"] == []
+    assert report["unit"] == "orders" and report["total"] == 100_000
+    assert 0 < report["done"] < 100_000 and report["command"] == "run inventory"
+    assert INTERRUPTED.search(lines[-1])
+
+
+@pytest.mark.timeout(300)
+def test_every_key_a_killed_run_leaves_on_redis_expires(servers: Servers,
+                                                         tmp_path: Path) -> None:
+    """SIGKILL runs writing to Redis mid-run: every key they left carries a TTL, so it goes
+    away even if nobody runs ``ecomlab clean``."""
+    import redis
+
+    from ecomlab.stores.kv import KEY_TTL_S
+
+    runs = [r for r in _long_runs(servers) if "redis-prefix" in r[2]]
+    for cmd, urls, kinds in runs:
+        proc = _start_until(cmd, _env(tmp_path, **urls), tmp_path, kinds, servers)
+        _kill(proc)
+    prefixes = [o["name"] for o in _objects(tmp_path) if o["kind"] == "redis-prefix"]
+    assert len(prefixes) == len(runs)
+    client = redis.Redis.from_url(servers.redis, decode_responses=True)
+    try:
+        for prefix in prefixes:
+            keys = list(client.scan_iter(match=prefix + "*"))
+            assert keys, prefix
+            ttls = [client.ttl(k) for k in keys]
+            assert all(0 < t <= KEY_TTL_S for t in ttls), dict(zip(keys, ttls, strict=True))
+    finally:
+        client.close()
+    done = _clean(_env(tmp_path, ECOMLAB_PG_URL=servers.pg, ECOMLAB_REDIS_URL=servers.redis,
+                       ECOMLAB_AMQP_URL=servers.amqp))
+    assert done["skipped"] == []
+    remaining = servers.keys()
+    assert not [k for k in remaining for p in prefixes if k.startswith(p)]
+
+
+@pytest.mark.timeout(300)
+def test_clean_finds_a_schema_made_through_the_embedded_postgres_url_given_explicitly(
+        tmp_path: Path) -> None:
+    """A run given the embedded server's socket URL records that URL, not "embedded-postgres";
+    ``clean`` (with no URL configured) still drops its schema, and the server ends as before."""
+    import sqlalchemy as sa
+
+    from ecomlab.stores import embedded_postgres_url
+
+    url = embedded_postgres_url()
+    engine = sa.create_engine(url)
+
+    def schemas() -> set[str]:
+        with engine.connect() as conn:
+            return {r[0] for r in conn.execute(sa.text(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'ecomlab\\_%'"))}
+
+    try:
+        before = schemas()
+        proc = _start_until(["run", "inventory", "--strategy", "conditional-update",
+                             "--backend", "postgres", "--orders", "200000", "--stock",
+                             "100000"], _env(tmp_path, ECOMLAB_PG_URL=url), tmp_path,
+                            {"pg-schema"})
+        _kill(proc)
+        (obj,) = [o for o in _objects(tmp_path) if o["kind"] == "pg-schema"]
+        assert obj["location"] != "embedded-postgres"  # the explicit URL was recorded
+        assert obj["name"] in schemas()
+        done = _clean(_env(tmp_path))
+        assert [o["name"] for o in done["removed"]] == [obj["name"]] and done["skipped"] == []
+        assert schemas() == before
+    finally:
+        engine.dispose()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import psutil
 import pytest
 
-from ecomlab.architecture import domain
-from ecomlab.architecture.deploy import INCONSISTENCIES
-from ecomlab.architecture.experiment import (
+from ecomlab.architecture import (
     consistency_trials,
+    domain,
     expected_availability,
     run_architecture,
     team_paths,
 )
+from ecomlab.architecture.deploy import INCONSISTENCIES
 from ecomlab.architecture.faults import CRASH_STEPS, parse_fault, parse_faults
 from ecomlab.cli import main
 from ecomlab.errors import InvalidInput

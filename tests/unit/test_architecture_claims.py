@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from ecomlab.architecture import team_paths
 from ecomlab.architecture.claims import architecture_claims
 from ecomlab.architecture.deploy import INCONSISTENCIES
-from ecomlab.architecture.experiment import team_paths
 from ecomlab.measure import claim_id
 
 EXPECTED = {
@@ -82,3 +82,19 @@ def test_the_consistency_verdict_follows_the_outbox_count(outbox_total: int,
     assert claims["microservices-data-consistency-challenges"].verdict == verdict
     assert claims["monolith-acid-transactions"].verdict == "supported"
     assert claims["microservices-network-latency"].verdict == "supported"
+
+
+@pytest.mark.parametrize(("two_replicas", "verdict"), [(150.0, "supported"), (105.0, "qualified")])
+def test_independent_scaling_is_judged_by_the_measured_replicas(two_replicas: float,
+                                                                 verdict: str) -> None:
+    demands = {"order": 6.0, "product": 1.0, "inventory": 1.0, "payment": 1.0}
+    replicas = pd.DataFrame([
+        {"style": "microservices", "service": "order", "replicas": r, "clients": n,
+         "throughput_per_s": x * n / (1 + 0.1 * (n - 1)), "demands": demands,
+         "generator_cpu_ms_per_order": 0.5, "served_by_replica": {"order": [10] * r}}
+        for r, x in ((1, 100.0), (2, two_replicas)) for n in (1, 2, 4, 8)])
+    claims = {c.id: c for c in architecture_claims(**_tables(), replicas=replicas)}
+    scaling = claims["microservices-independent-scaling"]
+    assert scaling.verdict == verdict
+    assert "2 replicas of order" in scaling.evidence and "sigma" in scaling.evidence
+    assert scaling.command.endswith("--replicas order=2")
