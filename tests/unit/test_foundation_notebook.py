@@ -15,11 +15,11 @@ def test_setup_selects_the_mimetype_renderer_and_lists_every_store(
     import plotly.io as pio
 
     for var in ("ECOMLAB_SQL_URL", "ECOMLAB_PG_URL", "ECOMLAB_REDIS_URL", "ECOMLAB_MONGO_URL",
-                "ECOMLAB_AMQP_URL"):
+                "ECOMLAB_AMQP_URL", "ECOMLAB_SEARCH_URL"):
         monkeypatch.delenv(var, raising=False)
     table = setup()
     assert pio.renderers.default == "plotly_mimetype"
-    assert list(table.index) == ["sql", "pg", "kv", "documents", "broker"]
+    assert list(table.index) == ["sql", "pg", "kv", "documents", "broker", "search"]
     assert table["embedded"].all()
 
 

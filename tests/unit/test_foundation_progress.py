@@ -7,11 +7,12 @@ import argparse
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ecomlab import budget, cli, plans
+from ecomlab import budget, cli, plans, runs
 from ecomlab.stores import kv as kvmod
 
 
@@ -90,7 +91,10 @@ def _interrupting(units: int) -> Any:
 @pytest.mark.parametrize("as_json", [False, True])
 def test_ctrl_c_reports_the_units_done_and_exits_130(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        as_json: bool) -> None:
+        as_json: bool, tmp_path: Path) -> None:
+    # a manifest of this test's own, so objects of earlier tests in this process do not count
+    monkeypatch.setenv("ECOMLAB_RUNS_DIR", str(tmp_path))
+    monkeypatch.setattr(runs, "_manifest", None)
     argv = ["run", "messaging", "--orders", "50000", *(["--json"] if as_json else [])]
     args = cli.build_parser().parse_args(argv)
     monkeypatch.setattr(cli, "build_parser", lambda: _Fixed(args))
