@@ -35,6 +35,7 @@ from typing import Any
 
 import tantivy
 
+from ecomlab import runs
 from ecomlab.search.base import (
     PRICE_RANGES,
     Facets,
@@ -101,7 +102,11 @@ class TantivyEngine:
 
     def __init__(self, path: str | Path | None = None, *, fuzzy_boost: float = FUZZY_BOOST,
                  heap_bytes: int = 200_000_000) -> None:
-        self._tmp = tempfile.mkdtemp(prefix="ecomlab-tantivy-") if path is None else None
+        self._tmp: str | None = None
+        if path is None:
+            runs.sweep_stale_temp_dirs()  # what killed runs left behind
+            self._tmp = tempfile.mkdtemp(prefix="ecomlab-tantivy-")
+            runs.register("temp-dir", "local", self._tmp)  # for `ecomlab clean` after a kill
         self.path = Path(self._tmp if self._tmp is not None else str(path))
         self.path.mkdir(parents=True, exist_ok=True)
         sb = tantivy.SchemaBuilder()
@@ -320,6 +325,7 @@ class TantivyEngine:
         """Remove the temporary index folder."""
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
+            runs.release("temp-dir", "local", self._tmp)
             self._tmp = None
 
     def __enter__(self) -> TantivyEngine:

@@ -57,6 +57,21 @@ def test_an_embedded_store_records_its_folder_and_releases_it(runs_dir: Path) ->
     assert list(runs_dir.glob("*.json")) == [] and not Path(obj["name"]).exists()
 
 
+def test_a_search_index_records_its_folder_and_a_killed_runs_folder_is_swept(
+        runs_dir: Path) -> None:
+    from ecomlab.search import TantivyEngine
+
+    left = tempfile.mkdtemp(prefix="ecomlab-tantivy-")  # as a SIGKILLed run leaves it
+    _dead_manifest(runs_dir, [{"kind": "temp-dir", "location": "local", "name": left}])
+    with TantivyEngine() as engine:
+        assert not Path(left).exists()
+        (mine,) = [m for m in runs_dir.glob("*.json") if not m.name.startswith("dead-")]
+        (obj,) = json.loads(mine.read_text())["objects"]
+        assert obj == {"kind": "temp-dir", "location": "local", "name": str(engine.path)}
+    assert not engine.path.exists()
+    assert [m for m in runs_dir.glob("*.json") if not m.name.startswith("dead-")] == []
+
+
 def _dead_manifest(runs_dir: Path, objects: list[dict[str, str]]) -> Path:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
