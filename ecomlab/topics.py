@@ -115,7 +115,7 @@ TOPICS: tuple[Topic, ...] = (
           "how much each caching pattern saves, what it costs on writes, how stale reads get, "
           "what happens when the cache fails",
           "06_caching_strategies.ipynb", "`ecomlab run caching`, `ecomlab simulate cache`",
-          cli="ecomlab.caching.cli", run="ecomlab.caching.workload:run_caching",
+          cli="ecomlab.caching.cli", run="ecomlab.caching.experiment:run_caching",
           claims="ecomlab.caching.claims:caching_claims",
           ledger="ecomlab.caching.claims:caching_ledger"),
     Topic("07", "search", "Search: search engine vs database full-text",

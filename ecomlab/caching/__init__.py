@@ -1,7 +1,7 @@
 """Topic 06 — caching: cache-aside vs write-through (and write-behind), measured.
 
 * :mod:`~ecomlab.caching.services` — the product services over the relational store and Redis.
-* :mod:`~ecomlab.caching.workload` — :func:`run_caching`, the measured Zipf workload.
+* :mod:`~ecomlab.caching.experiment` — :func:`run_caching`, the measured Zipf workload.
 * :mod:`~ecomlab.caching.race` — the cache-aside race forced step by step, and its fixes.
 * :mod:`~ecomlab.caching.outage` — behaviour while the cache is unreachable and after.
 * :mod:`~ecomlab.caching.storage` — memory held for never-read entries.
@@ -19,6 +19,7 @@ from ecomlab._lazy import lazy_exports
 if TYPE_CHECKING:
     from ecomlab.caching.claims import caching_claims, caching_ledger
     from ecomlab.caching.compare import strategies_frame, ttl_curve, warmup_frame
+    from ecomlab.caching.experiment import run_caching
     from ecomlab.caching.outage import CacheSwitch, dead_cache_call_table, outage_table, run_outage
     from ecomlab.caching.plots import (
         hit_ratio_figure,
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
     )
     from ecomlab.caching.storage import storage_overhead, storage_table
     from ecomlab.caching.widget import caching_explorer, explore_caching
-    from ecomlab.caching.workload import run_caching
 
 #: exported name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
@@ -75,7 +75,7 @@ _EXPORTS: dict[str, str] = {
     "race_table": "ecomlab.caching.race",
     "redis_lru_drift": "ecomlab.caching.redis_lru",
     "reproduce_race": "ecomlab.caching.race",
-    "run_caching": "ecomlab.caching.workload",
+    "run_caching": "ecomlab.caching.experiment",
     "run_outage": "ecomlab.caching.outage",
     "simulate_cache": "ecomlab.caching.simulate",
     "simulate_lru": "ecomlab.caching.simulate",

@@ -24,7 +24,7 @@ def _simulate_cache(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_caching(args: argparse.Namespace) -> dict[str, Any]:
-    from ecomlab.caching.workload import run_caching
+    from ecomlab.caching.experiment import run_caching
 
     return run_caching(args.strategy, products=args.products, zipf=args.zipf,
                        write_ratio=args.write_ratio, requests=args.requests, seed=args.seed,

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ecomlab import validate
+from ecomlab.caching.experiment import run_caching
 from ecomlab.caching.services import STRATEGIES
 from ecomlab.caching.simulate import simulate_ttl, ttl_hit_ratio
-from ecomlab.caching.workload import run_caching
 from ecomlab.datagen import zipf_keys, zipf_popularity
 
 __all__ = ["strategies_frame", "ttl_curve", "warmup_frame"]

@@ -21,14 +21,14 @@ import pandas as pd
 import redis
 
 from ecomlab import validate
-from ecomlab.caching.services import CachedService, make_service
-from ecomlab.caching.workload import (
+from ecomlab.caching.experiment import (
     _stores,
     cache_prefix,
     delete_prefix,
     load_products,
     sample_products,
 )
+from ecomlab.caching.services import CachedService, make_service
 from ecomlab.datagen import zipf_keys
 from ecomlab.measure import LatencySummary, Result
 from ecomlab.stores import KvStore, SqlStore

@@ -21,15 +21,15 @@ from typing import Any
 import pandas as pd
 
 from ecomlab import validate
-from ecomlab.caching.repository import Product
-from ecomlab.caching.services import FIXES, CacheAsideService
-from ecomlab.caching.workload import (
+from ecomlab.caching.experiment import (
     cache_prefix,
     default_sql_store,
     delete_prefix,
     load_products,
     run_caching,
 )
+from ecomlab.caching.repository import Product
+from ecomlab.caching.services import FIXES, CacheAsideService
 from ecomlab.stores import KvStore, SqlStore, borrowed, kv_store
 
 __all__ = ["READERS", "RaceOutcome", "cached_version", "race_frequency", "race_table",

@@ -16,9 +16,9 @@ import pandas as pd
 import redis
 
 from ecomlab import validate
+from ecomlab.caching.experiment import _stores, cache_prefix, delete_prefix, sample_products
 from ecomlab.caching.repository import ProductTable
 from ecomlab.caching.services import CachedService, make_service
-from ecomlab.caching.workload import _stores, cache_prefix, delete_prefix, sample_products
 from ecomlab.datagen import zipf_keys
 from ecomlab.measure import Result
 from ecomlab.stores import KvStore, SqlStore

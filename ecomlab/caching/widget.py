@@ -7,10 +7,10 @@ from typing import Any
 import pandas as pd
 
 from ecomlab import validate
+from ecomlab.caching.experiment import run_caching
 from ecomlab.caching.plots import hit_ratio_figure
 from ecomlab.caching.services import STRATEGIES
 from ecomlab.caching.simulate import hit_ratio_curve
-from ecomlab.caching.workload import run_caching
 from ecomlab.notebook import explorer
 
 __all__ = ["TTL_CHOICES_S", "caching_explorer", "explore_caching"]

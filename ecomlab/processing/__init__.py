@@ -4,7 +4,7 @@
 * :mod:`~ecomlab.processing.simulate` — the pipelines in virtual time (SimPy, and a lean engine).
 * :mod:`~ecomlab.processing.experiment` — :func:`run_processing`, the live measured run behind
   ``ecomlab run processing`` (``run_live`` is the same function, under its former name).
-* :mod:`~ecomlab.processing.experiments` — the notebook's tables: timelines, load sweeps,
+* :mod:`~ecomlab.processing.tables` — the notebook's tables: timelines, load sweeps,
   simulation vs Erlang C, live vs simulated.
 * :mod:`~ecomlab.processing.claims`, :mod:`~ecomlab.processing.plots`,
   :mod:`~ecomlab.processing.widget` — what notebook 03 shows.
@@ -24,14 +24,6 @@ if TYPE_CHECKING:
         processing_ledger,
     )
     from ecomlab.processing.experiment import OrderTables, run_processing
-    from ecomlab.processing.experiments import (
-        compare_modes,
-        erlang_comparison,
-        live_frame,
-        nominal_table,
-        sweep_arrival_rates,
-        timeline_frame,
-    )
     from ecomlab.processing.live import run_live
     from ecomlab.processing.pipeline import (
         DISTRIBUTIONS,
@@ -47,26 +39,34 @@ if TYPE_CHECKING:
     )
     from ecomlab.processing.plots import erlang_figure, modes_figure, rate_figure, waterfall_figure
     from ecomlab.processing.simulate import ENGINES, run_fast, run_simpy, simulate_processing
+    from ecomlab.processing.tables import (
+        compare_modes,
+        erlang_comparison,
+        live_frame,
+        nominal_table,
+        sweep_arrival_rates,
+        timeline_frame,
+    )
     from ecomlab.processing.widget import explore_modes, processing_explorer
 
 #: exported name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
     "async_pipeline": "ecomlab.processing.pipeline",
     "collect_evidence": "ecomlab.processing.claims",
-    "compare_modes": "ecomlab.processing.experiments",
+    "compare_modes": "ecomlab.processing.tables",
     "DISTRIBUTIONS": "ecomlab.processing.pipeline",
     "draw": "ecomlab.processing.pipeline",
     "Draws": "ecomlab.processing.pipeline",
     "ENGINES": "ecomlab.processing.simulate",
-    "erlang_comparison": "ecomlab.processing.experiments",
+    "erlang_comparison": "ecomlab.processing.tables",
     "erlang_figure": "ecomlab.processing.plots",
     "Evidence": "ecomlab.processing.claims",
     "explore_modes": "ecomlab.processing.widget",
-    "live_frame": "ecomlab.processing.experiments",
+    "live_frame": "ecomlab.processing.tables",
     "make_pipeline": "ecomlab.processing.pipeline",
     "MODES": "ecomlab.processing.pipeline",
     "modes_figure": "ecomlab.processing.plots",
-    "nominal_table": "ecomlab.processing.experiments",
+    "nominal_table": "ecomlab.processing.tables",
     "OrderTables": "ecomlab.processing.experiment",
     "Pipeline": "ecomlab.processing.pipeline",
     "POOLS": "ecomlab.processing.pipeline",
@@ -80,9 +80,9 @@ _EXPORTS: dict[str, str] = {
     "run_simpy": "ecomlab.processing.simulate",
     "simulate_processing": "ecomlab.processing.simulate",
     "Step": "ecomlab.processing.pipeline",
-    "sweep_arrival_rates": "ecomlab.processing.experiments",
+    "sweep_arrival_rates": "ecomlab.processing.tables",
     "sync_pipeline": "ecomlab.processing.pipeline",
-    "timeline_frame": "ecomlab.processing.experiments",
+    "timeline_frame": "ecomlab.processing.tables",
     "waterfall_figure": "ecomlab.processing.plots",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

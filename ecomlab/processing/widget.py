@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ecomlab import validate
-from ecomlab.processing.experiments import compare_modes
 from ecomlab.processing.pipeline import DISTRIBUTIONS
 from ecomlab.processing.plots import modes_figure
+from ecomlab.processing.tables import compare_modes
 
 __all__ = ["explore_modes", "processing_explorer"]
 

@@ -14,8 +14,8 @@ from ecomlab.caching import (
     run_outage,
     storage_overhead,
 )
+from ecomlab.caching.experiment import default_sql_store
 from ecomlab.caching.repository import Product, ProductTable
-from ecomlab.caching.workload import default_sql_store
 from ecomlab.errors import InvalidInput
 from ecomlab.stores import KvStore, SqlStore
 

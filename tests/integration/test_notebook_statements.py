@@ -255,7 +255,7 @@ def test_06_outage_counts_depend_only_on_the_seed_and_repair_leaves_nothing_stal
 def test_06_write_through_hits_more_often_than_cache_aside_in_every_seeded_trial() -> None:
     """06 section 1: "Write-through keeps a hot product cached across its price changes;
     cache-aside deletes it and pays a miss on the next read" (margin >= 0.05 in 20 trials)."""
-    from ecomlab.caching.workload import run_caching
+    from ecomlab.caching.experiment import run_caching
 
     for seed in range(TRIALS):
         kw = {"products": 50, "requests": 300, "write_ratio": 0.1, "db_latency_ms": 0.5,

@@ -10,8 +10,13 @@ import pytest
 import redis
 
 from ecomlab.caching import CacheAsideService, WriteThroughService, redis_lru_drift
+from ecomlab.caching.experiment import (
+    cache_prefix,
+    default_sql_store,
+    load_products,
+    sample_products,
+)
 from ecomlab.caching.redis_lru import private_redis
-from ecomlab.caching.workload import cache_prefix, default_sql_store, load_products, sample_products
 
 pytestmark = [
     pytest.mark.real,

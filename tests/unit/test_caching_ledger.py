@@ -6,9 +6,9 @@ import fakeredis
 import pytest
 import redis
 
+from ecomlab.caching.experiment import WriteLedger
 from ecomlab.caching.outage import CacheSwitch
 from ecomlab.caching.repository import Product
-from ecomlab.caching.workload import WriteLedger
 
 
 def test_a_read_of_a_superseded_version_is_stale_by_the_time_since_the_newer_ack() -> None:

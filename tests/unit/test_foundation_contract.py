@@ -18,23 +18,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 80
 
-#: notebooks whose topic is being reshaped elsewhere and that still import submodules
-#: (drop an entry once its notebook imports only from ``ecomlab.<topic>``)
-NOTEBOOKS_PENDING: frozenset[str] = frozenset({"05_monolith_vs_microservices.ipynb"})
-
-#: files being split elsewhere, over a limit until then: path under ecomlab/ -> what is over
-#: (``"module"`` for its length, or a function's name); drop an entry once it fits
-SIZE_PENDING: dict[str, frozenset[str]] = {
-    "architecture/apps.py": frozenset({"module"}),
-    "architecture/experiment.py": frozenset({"module"}),
-    "architecture/claims.py": frozenset({"architecture_claims"}),
-    "messaging/experiment.py": frozenset({"module", "_run_queue", "run_messaging"}),
-    "messaging/claims.py": frozenset({"messaging_claims"}),
-    "search/claims.py": frozenset({"search_claims"}),
-    "search/sync.py": frozenset({"run_sync"}),
-}
-
-
 def _topic_packages() -> set[str]:
     """The slugs whose topic is a subpackage (``ecomlab/<slug>/``)."""
     return {t.slug for t in TOPICS if (PACKAGE / t.slug / "__init__.py").exists()}
@@ -84,8 +67,6 @@ def test_notebooks_import_topics_only_from_their_packages(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     found = [name for cell in nb.cells if cell.cell_type == "code"
              for name in _submodule_imports(cell.source, packages)]
-    if path.name in NOTEBOOKS_PENDING:
-        pytest.skip(f"{path.name} is being reshaped elsewhere; still imports {found}")
     assert found == [], f"{path.name} imports topic submodules: {found}"
 
 
@@ -106,8 +87,26 @@ def _oversized() -> dict[str, set[str]]:
 
 
 def test_no_module_or_function_outgrows_the_limits() -> None:
-    over = {rel: names - SIZE_PENDING.get(rel, frozenset())
-            for rel, names in _oversized().items()}
-    over = {rel: sorted(names) for rel, names in over.items() if names}
+    over = {rel: sorted(names) for rel, names in _oversized().items()}
     assert over == {}, (f"over {MAX_MODULE_LINES} lines a module or {MAX_FUNCTION_LINES} a "
                         f"function (split by domain noun or phase): {over}")
+
+
+@pytest.mark.parametrize("slug", sorted(_topic_packages() - {"decide"}))
+def test_every_topic_package_has_the_same_faces(slug: str) -> None:
+    """experiment.py runs it, claims.py states it, plots.py and widget.py show it, cli.py
+    registers it; the registry names those functions and nothing else."""
+    folder = PACKAGE / slug
+    faces = {"experiment": f"run_{slug}", "claims": f"{slug}_claims", "plots": None,
+             "widget": f"{slug}_explorer", "cli": "register"}
+    for module, function in faces.items():
+        path = folder / f"{module}.py"
+        assert path.exists(), f"ecomlab/{slug}/ has no {module}.py"
+        if function is not None:
+            names = {n.name for n in ast.parse(path.read_text(encoding="utf-8")).body
+                     if isinstance(n, ast.FunctionDef)}
+            assert function in names, f"ecomlab/{slug}/{module}.py defines no {function}()"
+    topic = next(t for t in TOPICS if t.slug == slug)
+    assert (topic.cli, topic.run, topic.claims, topic.ledger) == (
+        f"ecomlab.{slug}.cli", f"ecomlab.{slug}.experiment:run_{slug}",
+        f"ecomlab.{slug}.claims:{slug}_claims", f"ecomlab.{slug}.claims:{slug}_ledger")

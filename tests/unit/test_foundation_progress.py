@@ -153,7 +153,7 @@ def test_every_key_a_run_writes_has_a_ttl_after_every_write(
 
         run_messaging("queue", 40, 0.2, 5, ledger="kv", crash_rate=0.1, duplicate_rate=0.1)
     else:
-        from ecomlab.caching.workload import run_caching
+        from ecomlab.caching.experiment import run_caching
 
         run_caching("write-behind", products=30, requests=300, seed=2, warm=True)
     assert hook.calls > 20  # the hook saw the run's writes

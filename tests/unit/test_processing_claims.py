@@ -11,13 +11,13 @@ from ecomlab.errors import InvalidInput
 from ecomlab.measure import Claim, claims_frame
 from ecomlab.processing import make_pipeline
 from ecomlab.processing.claims import collect_evidence, processing_claims
-from ecomlab.processing.experiments import (
+from ecomlab.processing.plots import erlang_figure, modes_figure, rate_figure, waterfall_figure
+from ecomlab.processing.tables import (
     erlang_comparison,
     nominal_table,
     sweep_arrival_rates,
     timeline_frame,
 )
-from ecomlab.processing.plots import erlang_figure, modes_figure, rate_figure, waterfall_figure
 from ecomlab.processing.widget import explore_modes
 
 SEED_CLAIMS = {
