@@ -6,7 +6,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
+import tantivy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +20,9 @@ from ecomlab.search.experiment import check_facets, measure_freshness
 from ecomlab.search.products import catalog_products, dummyjson_products
 from ecomlab.search.relevance import (
     build_queries,
+    make_typo,
 )
-from ecomlab.search.tantivy_engine import TantivyEngine
+from ecomlab.search.tantivy_engine import MAX_EXPANSIONS, TantivyEngine, auto_edits, expansions
 
 CATALOG = generate_catalog(600, seed=7)
 
@@ -163,3 +166,77 @@ def test_on_dummyjson_the_engine_facets_equal_sql_and_typos_separate_the_engines
     rel = {k: v["relevance"] for k, v in result.metrics["engines"].items()}
     assert rel["tantivy"]["typo"]["ndcg@10"] > rel["sqlite"]["typo"]["ndcg@10"]
     assert result.params["catalog"].endswith("products.json")
+
+
+def _fuzzy_docs(e: TantivyEngine, field: str, term: str) -> set[int]:
+    """Documents tantivy's own Levenshtein automaton (transpositions one edit) matches."""
+    q = tantivy.Query.fuzzy_term_query(e.schema, field, term, distance=auto_edits(term),
+                                       transposition_cost_one=True)
+    return set(e.matching_ids_of(q))
+
+
+def _term_docs(e: TantivyEngine, field: str, terms: list[str]) -> set[int]:
+    if not terms:
+        return set()
+    q = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(
+        e.schema, field, t)) for t in terms])
+    return set(e.matching_ids_of(q))
+
+
+def test_typo_expansions_match_the_same_products_as_tantivys_fuzzy_automaton() -> None:
+    """The exact term plus its expansions reach exactly the products tantivy's FuzzyTermQuery
+    reaches, in every field, for the judged queries' words (typos included) and mutations."""
+    rng = np.random.default_rng(3)
+    words = {t for q in QUERIES for t in q.text.lower().split()}
+    words |= {make_typo(w, 2 if len(w) > 5 else 1, rng) for w in sorted(words) if len(w) > 3}
+    with TantivyEngine() as e:
+        e.index(PRODUCTS)
+        checked = 0
+        for word in sorted(words):
+            for term in e.terms(word):
+                for field in ("title", "description", "brand"):
+                    near = [t for t, _ in e.expansions(field, term)]
+                    assert term not in near and len(near) <= MAX_EXPANSIONS
+                    if len(near) < 50:
+                        assert _term_docs(e, field, [term, *near]) == \
+                            _fuzzy_docs(e, field, term), (field, term, near)
+                        checked += 1
+        assert checked > 100
+
+
+def test_expansions_keep_the_closest_terms_up_to_max_expansions() -> None:
+    vocab = [f"lapt{a}{b}" for a in "abcdefghij" for b in "abcdefghij"] + ["laptop", "lapto"]
+    near = expansions("laptop", vocab)
+    assert len(near) == MAX_EXPANSIONS and near[0] == "lapto"  # one edit before two
+    assert near[1:] == sorted(near[1:])
+    assert expansions("ab", vocab) == []  # two characters: no edits under AUTO
+    assert expansions("lapt", ["lapto", "lap", "lapx", "lamp"]) == ["lap", "lapto", "lapx"]
+
+
+def test_a_word_added_later_is_reached_by_typos() -> None:
+    with TantivyEngine() as e:
+        e.index(PRODUCTS[:50])
+        assert e.search(search_request("Zephyrine")).total == 0
+        e.add(SearchProduct(10_000, "SKU-Z", "Zephyrine Kettle", "a kettle", "Acme",
+                            "Kettles", 20.0))
+        found = e.search(search_request("Zefyrine"))  # one substitution
+        assert [h.id for h in found.hits] == [10_000]
+
+
+def test_a_typo_reaching_a_rare_word_scores_with_the_blended_document_frequency() -> None:
+    """Each expansion's boost scales its idf to the group's most common term's idf."""
+    with TantivyEngine() as e:
+        e.index(PRODUCTS)
+        n = e._searcher.num_docs
+        for q in QUERIES:
+            for term in e.terms(q.text):
+                for field in ("title", "description", "brand"):
+                    near = e.expansions(field, term)
+                    if not near:
+                        continue
+                    dfs = {t: e._searcher.doc_freq(field, t) for t, _ in near}
+                    top = max([e._searcher.doc_freq(field, term), *dfs.values()])
+                    for t, boost in near:
+                        assert boost <= e.fuzzy_boost + 1e-12
+                        assert (boost == pytest.approx(e.fuzzy_boost)) == (dfs[t] == top)
+                        assert n > dfs[t] > 0
