@@ -75,6 +75,7 @@ FUZZY_BOOST = 0.3
 #: indexed terms one word expands into per field: Elasticsearch's ``max_expansions`` default
 MAX_EXPANSIONS = 50
 _TERMS_SIZE = 1000
+_NEAR_MEMO = 10_000  # words whose expansions are remembered between commits
 
 
 def auto_edits(term: str) -> int:
@@ -161,6 +162,9 @@ class TantivyEngine:
         self._vocab: dict[str, dict[str, int]] = {f: {} for f, _ in FIELD_BOOSTS}  # term -> df
         self._reach: dict[tuple[int, int], list[str]] = {}
         self._idf: dict[str, dict[str, float]] = {}  # field -> term -> BM25 idf
+        #: :meth:`_near` of the words searched since the last commit (the dictionary it reads
+        #: changes only at a commit): a shop's searches repeat their words
+        self._near_memo: dict[str, dict[str, list[tuple[str, float]]]] = {}
 
     # -- writes -------------------------------------------------------------------------
     def _document(self, p: SearchProduct) -> Any:
@@ -194,6 +198,7 @@ class TantivyEngine:
         self.index_.reload()
         self._searcher = self.index_.searcher()
         self._vocab = {f: dict(self._searcher.terms_with_prefix(f, "")) for f, _ in FIELD_BOOSTS}
+        self._near_memo = {}
         n = max(1, int(self._searcher.num_docs))  # BM25's idf, as tantivy and Lucene compute it
         self._idf = {f: {t: math.log(1.0 + (n - df + 0.5) / (df + 0.5)) for t, df in v.items()}
                      for f, v in self._vocab.items()}
@@ -219,7 +224,17 @@ class TantivyEngine:
         return [(t, self.fuzzy_boost * ratio) for t, ratio in self._near(term)[field]]
 
     def _near(self, term: str) -> dict[str, list[tuple[str, float]]]:
-        """Expansions and idf ratios in every field, from one look-up over all fields' terms."""
+        """Expansions and idf ratios in every field, from one look-up over all fields' terms
+        (remembered until the next commit, for at most :data:`_NEAR_MEMO` words)."""
+        found = self._near_memo.get(term)
+        if found is None:
+            if len(self._near_memo) >= _NEAR_MEMO:
+                self._near_memo.clear()
+            found = self._near_memo[term] = self._expand(term)
+        return found
+
+    def _expand(self, term: str) -> dict[str, list[tuple[str, float]]]:
+        """:meth:`_near` without the memo."""
         edits = auto_edits(term)
         near = expansions(term, self._reach.get((len(term), edits), ()), None) if edits else []
         out: dict[str, list[tuple[str, float]]] = {}
