@@ -130,6 +130,29 @@ def test_hdrhistogram_percentiles_agree_with_numpy_within_its_precision() -> Non
     assert np.isnan(latency.summary(latency.histogram()).p50)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_numpy_reads_give_the_library_s_own_percentiles_means_and_corrections(
+        seed: int) -> None:
+    from hdrh.histogram import HdrHistogram
+
+    rng = np.random.default_rng(seed)
+    hist = latency.histogram()
+    for x in np.concatenate([rng.lognormal(1.5, 1.2, 300), [0.0004, 900.0, 4000.0]]):
+        latency.record_ms(hist, float(x))
+    ps = (0, 1, 50, 95, 99, 99.9, 100)
+    assert latency.percentiles_us(hist, ps) == [hist.get_value_at_percentile(p) for p in ps]
+    merged = latency.decode([hist.encode(), hist.encode()])
+    assert merged.mean_us() == pytest.approx(HdrHistogram.get_mean_value(merged), rel=1e-12)
+    assert merged.get_total_count() == 2 * hist.get_total_count()
+    library = latency.histogram()  # the correction through the library's own iterator
+    for item in hist.get_recorded_iterator():
+        library.record_corrected_value(hist.get_lowest_equivalent_value(item.value_iterated_to),
+                                       4000, item.count_added_in_this_iter_step)
+    fixed = latency.corrected(hist, 4.0)
+    assert fixed.get_total_count() == library.get_total_count()
+    assert list(latency._counts(fixed)) == list(latency._counts(library))
+
+
 def test_the_closed_loop_correction_back_fills_the_requests_a_stall_held_back() -> None:
     hist = latency.histogram()
     for _ in range(9):
