@@ -61,7 +61,7 @@ def architecture_evidence(*, quick: bool = True, seed: int = 42) -> dict[str, pd
                                            faults=("inventory=down", "payment=flaky:0.2"),
                                            seed=seed),
         "teams": team_paths(12),
-        "replicas": replica_scaling("microservices", clients=(1, 2, 4, 8),
+        "replicas": replica_scaling("microservices", clients=(1, 2, 3, 4, 6, 8),
                                     orders=40 if quick else 200, seed=seed),
     }
 
@@ -142,16 +142,21 @@ def _scaling_evidence(micro: pd.Series, replicas: pd.DataFrame | None
         return "qualified", text + "; scaling out was not measured in this run", _COND, \
             _CMD_CMP
     from ecomlab.architecture.model import replica_check
-    from ecomlab.architecture.scaling import usl_table
+    from ecomlab.architecture.scaling import USL_MIN_R2, usl_table
 
     check = replica_check(replicas)
     one, two = check.iloc[0], check.iloc[-1]
     usl = usl_table(replicas).iloc[0]
+    judged = "does not describe" if usl["r2"] < USL_MIN_R2 else "has too few points to judge"
     text += (f"; {int(two['replicas'])} replicas of {one['service']} behind round robin gave "
              f"{two['measured_per_s']:.0f} orders/s vs {one['measured_per_s']:.0f} with one "
              f"at {int(one['clients'])} clients (measured; the model on 2 shared cores "
-             f"predicted {two['model_on_cores_per_s']:.0f}, error {two['error']:+.0%}); USL "
-             f"fit: sigma {usl['sigma']:.3f}, kappa {usl['kappa']:.4f} (measured fit)")
+             f"predicted {two['model_on_cores_per_s']:.0f}, error {two['error']:+.0%}); "
+             + (f"USL fit: sigma {usl['sigma']:.3f}, kappa {usl['kappa']:.4f}, r2 "
+                f"{usl['r2']:.2f} (measured fit)" if usl["fits"] else
+                f"the USL {judged} the one-replica curve (r2 {usl['r2']:.2f} over "
+                f"{int(usl['points'])} points, throughput x{usl['gain']:.2f} from the fewest "
+                "clients to the most), so its sigma and kappa are not read"))
     # rule: supported when replicas of the hot service alone raised throughput by >= 20 %
     gained = two["measured_per_s"] >= 1.2 * one["measured_per_s"]
     clients = ", ".join(str(n) for n in sorted(set(replicas["clients"])))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ecomlab.architecture.scaling import USL_MIN_R2
+
 __all__ = [
     "availability_summary",
     "cascade_summary",
@@ -143,9 +145,25 @@ def scaling_summary(model: pd.DataFrame, curves: pd.DataFrame) -> str:
 
 
 def usl_summary(fits: pd.DataFrame) -> str:
-    """The fitted USL parameters per style, read from the fit table."""
+    """The fitted USL parameters per style, read from the fit table; a fit whose r2 is
+    under the table's threshold is reported as not describing the curve, with what the
+    points did instead."""
     parts = []
     for _, f in fits.iterrows():
+        if not f.get("fits", True) and f["r2"] >= USL_MIN_R2:
+            parts.append(
+                f"**{f['style']}**: {int(f['points'])} points are too few to judge a "
+                f"three-parameter fit (r2 {f['r2']:.2f}); throughput went x{f['gain']:.2f} "
+                "from the fewest clients to the most")
+            continue
+        if not f.get("fits", True):
+            parts.append(
+                f"**{f['style']}**: the USL does not describe this curve (r2 {f['r2']:.2f}): "
+                f"throughput went x{f['gain']:.2f} from the fewest clients to the most, its "
+                f"points spread {f['spread']:.0%} around their mean, so the fitted sigma "
+                f"({f['sigma']:.2f}) and kappa ({f['kappa']:.4f}) are not read as contention "
+                "and coherence: more clients bought no throughput, and the spread is noise")
+            continue
         peak = (f"the fitted curve peaks near {f['peak_clients']:.0f} clients"
                 if f["peak_clients"] <= 1000 else
                 "the fit has no peak within 1000 clients (kappa about 0)")

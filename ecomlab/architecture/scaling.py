@@ -29,7 +29,15 @@ from ecomlab.architecture.load import LoadOutcome, RawClient, generate
 from ecomlab.errors import InvalidInput
 from ecomlab.validate import choice, integer, number
 
-__all__ = ["load_curve", "replica_scaling", "scaling_curve", "usl_fit", "usl_table"]
+__all__ = ["USL_MIN_POINTS", "USL_MIN_R2", "load_curve", "replica_scaling", "scaling_curve",
+           "usl_fit", "usl_table"]
+
+#: below this r2 the USL is not read as describing a curve (its sigma and kappa are not
+#: interpreted): on a flat curve, the points' spread is noise the fit cannot explain
+USL_MIN_R2 = 0.8
+#: the fewest points whose fit is judged: with three parameters, four points leave one
+#: degree of freedom, and the USL then fits pure noise with r2 near 1 as often as not
+USL_MIN_POINTS = 5
 
 
 class _Levels:
@@ -205,13 +213,23 @@ def usl_fit(clients: Any, throughput: Any) -> dict[str, float]:
 def usl_table(curves: pd.DataFrame) -> pd.DataFrame:
     """:func:`usl_fit` per style on the one-replica rows of :func:`scaling_curve` tables:
     lambda (orders/s), sigma, kappa, r2, and N* = sqrt((1 - sigma) / kappa), the client count
-    where the fitted curve peaks (inf when kappa is 0)."""
+    where the fitted curve peaks (inf when kappa is 0).
+
+    Beside the fit, what the points themselves say: ``gain`` (throughput at the most clients
+    over throughput at the fewest), ``spread`` (max - min over the mean) and ``fits``
+    (r2 >= :data:`USL_MIN_R2` over at least :data:`USL_MIN_POINTS` points)."""
     rows = []
     one = curves[curves["replicas"] == 1] if "replicas" in curves else curves
     for style, part in one.groupby("style", sort=False):
         fit = usl_fit(part["clients"], part["throughput_per_s"])
         peak = float(np.sqrt((1 - fit["sigma"]) / fit["kappa"])) \
             if fit["kappa"] > 0 and fit["sigma"] < 1 else float("inf")
+        ordered = part.sort_values("clients")["throughput_per_s"].to_numpy(dtype=float)
+        mean = float(ordered.mean())
         rows.append({"style": style, "points": len(part), **fit, "peak_clients": peak,
+                     "gain": float(ordered[-1] / ordered[0]) if ordered[0] else float("nan"),
+                     "spread": float((ordered.max() - ordered.min()) / mean) if mean else
+                     float("nan"),
+                     "fits": bool(fit["r2"] >= USL_MIN_R2 and len(part) >= USL_MIN_POINTS),
                      "label": "measured (fit)"})
     return pd.DataFrame(rows)

@@ -21,7 +21,9 @@ from ecomlab.architecture import (
     usl_fit,
     usl_table,
 )
+from ecomlab.architecture.report import usl_summary
 from ecomlab.architecture.resilience import Caller, DependencyError, Policy
+from ecomlab.architecture.scaling import USL_MIN_R2
 from ecomlab.cli import main
 from ecomlab.errors import InvalidInput
 from ecomlab.measure import LatencySummary
@@ -176,6 +178,31 @@ def test_usl_fit_recovers_the_parameters_of_a_known_curve() -> None:
     assert table.iloc[0]["peak_clients"] == pytest.approx(np.sqrt(0.95 / 0.002), rel=2e-2)
     with pytest.raises(InvalidInput, match="3"):
         usl_fit([1, 2], [1.0, 2.0])
+    assert bool(table.iloc[0]["fits"]) and "sigma (contention)" in usl_summary(table)
+
+
+@pytest.mark.parametrize("level", [400.0, 700.0, 1200.0])
+def test_a_flat_curve_with_alternating_noise_is_reported_as_not_following_the_usl(
+        level: float) -> None:
+    n = np.array([1, 2, 3, 4, 6, 8])
+    x = level * (1 + 0.05 * np.array([1, -1, 1, -1, 1, -1]))
+    table = usl_table(pd.DataFrame({"style": "monolith", "replicas": 1, "clients": n,
+                                    "throughput_per_s": x}))
+    row = table.iloc[0]
+    assert row["gain"] == pytest.approx(0.95 / 1.05)
+    assert row["spread"] == pytest.approx(0.1)
+    assert row["r2"] < USL_MIN_R2 and not row["fits"]
+    text = usl_summary(table)
+    assert "does not describe" in text and f"r2 {row['r2']:.2f}" in text
+    assert "sigma (contention)" not in text
+
+
+def test_four_points_are_too_few_to_judge_a_usl_fit_however_high_its_r2() -> None:
+    n = np.array([1, 2, 4, 8])
+    table = usl_table(pd.DataFrame({"style": "s", "replicas": 1, "clients": n,
+                                    "throughput_per_s": 100 * n / (1 + 0.1 * (n - 1))}))
+    assert table.iloc[0]["r2"] > 0.99 and not table.iloc[0]["fits"]
+    assert "too few" in usl_summary(table)
 
 
 def test_the_replica_check_predicts_from_one_replica_demands_and_flags_the_tolerance() -> None:
