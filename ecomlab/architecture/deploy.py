@@ -31,8 +31,9 @@ from typing import Any
 import httpx
 import psutil
 
-from ecomlab.architecture import domain, latency
+from ecomlab.architecture import domain
 from ecomlab.architecture.apps import monolith_app, service_app
+from ecomlab.architecture.endpoints import merge_stats
 from ecomlab.architecture.faults import FaultSpec
 from ecomlab.architecture.processes import ProcessManager
 from ecomlab.architecture.resilience import Policy
@@ -116,22 +117,53 @@ class Deployment:
             cfg["deps"] = {d: self.replica_urls[d] for d in MICROSERVICES if d != "order"}
         return cfg
 
+    def _asgi_app(self, name: str, k: int) -> Any:
+        cfg = self._config(name, k)
+        if name == "monolith":
+            return monolith_app(cfg["db"], faults=cfg["faults"], seed=cfg["seed"],
+                                workers=self.workers, policy=self.policy)
+        return service_app(name, cfg["db"], faults=cfg["faults"], seed=cfg["seed"],
+                           consistency=self.consistency, deps=cfg.get("deps"),
+                           policy=self.policy, transport=self.router)
+
     def _start_asgi(self, limits: httpx.Limits) -> None:
         self.router = _Router()
         for name in self.names:
             self.replica_urls[name] = [f"http://{i}.local" for i in self.instances[name]]
             self.urls[name] = self.replica_urls[name][0]
             for k, instance in enumerate(self.instances[name]):
-                cfg = self._config(name, k)
-                if name == "monolith":
-                    app = monolith_app(cfg["db"], faults=cfg["faults"], seed=cfg["seed"],
-                                       workers=self.workers, policy=self.policy)
-                else:
-                    app = service_app(name, cfg["db"], faults=cfg["faults"], seed=cfg["seed"],
-                                      consistency=self.consistency, deps=cfg.get("deps"),
-                                      policy=self.policy, transport=self.router)
-                self.router.add(instance, app)
+                self.router.add(instance, self._asgi_app(name, k))
         self.client = httpx.AsyncClient(transport=self.router, timeout=None, limits=limits)
+
+    async def add_replica(self, name: str) -> str:
+        """Start one more instance of ``name`` in the running deployment (sharing its database
+        file); the order service's callers are told the new list (``POST /admin/deps``)."""
+        assert self.client is not None
+        k = len(self.instances[name])
+        instance = f"{name}-{k + 1}"
+        if self.manager is not None:
+            url = self.manager.spawn(instance, self._config(name, k)).url
+            self.instances[name].append(instance)
+            self.manager.wait_ready(instance)
+        else:
+            assert self.router is not None
+            self.router.add(instance, self._asgi_app(name, k))
+            url = f"http://{instance}.local"
+            self.instances[name].append(instance)
+        self.replica_urls[name].append(url)
+        if self.style == "microservices" and name != "order":
+            for order_url in self.replica_urls["order"]:
+                r = await self.client.post(f"{order_url}/admin/deps", timeout=10.0,
+                                           json={"deps": {name: self.replica_urls[name]}})
+                r.raise_for_status()
+        return instance
+
+    async def reset_stats(self) -> None:
+        """Zero every instance's request counts and handler times."""
+        assert self.client is not None
+        for name in self.names:
+            for url in self.replica_urls[name]:
+                await self.client.post(f"{url}/admin/reset-stats", timeout=10.0)
 
     def _start_processes(self, limits: httpx.Limits) -> None:
         manager = self.manager = ProcessManager()
@@ -267,7 +299,7 @@ class Deployment:
                     parts[instance] = (await self.client.get(f"{url}/stats",
                                                              timeout=10.0)).json()
             if parts:
-                out[name] = _merge_stats(parts)
+                out[name] = merge_stats(parts)
         return out
 
     def processes(self) -> dict[str, psutil.Process]:
@@ -285,33 +317,6 @@ class Deployment:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _add(a: Any, b: Any) -> Any:
-    """Sum two replicas' counters: numbers add, dicts and lists by key and position."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return {k: _add(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k))
-                for k in {**a, **b}}
-    if isinstance(a, list) and isinstance(b, list):
-        return [_add(x, y) for x, y in zip(a, b, strict=False)]
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
-            not isinstance(a, bool):
-        return a + b
-    return a
-
-
-def _merge_stats(parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    first, *rest = parts.values()
-    merged = {k: v for k, v in first.items() if k != "handler_hist"}
-    for part in rest:
-        merged = _add(merged, {k: v for k, v in part.items() if k != "handler_hist"})
-    hist = latency.decode(p["handler_hist"] for p in parts.values() if "handler_hist" in p)
-    merged["p50_ms"] = round(latency.summary(hist).p50, 3) if merged["requests"] else None
-    if "workers" in first:
-        merged["workers"] = first["workers"]
-    merged["replicas"] = {i: {k: p.get(k) for k in ("requests", "errors", "p50_ms")}
-                          for i, p in parts.items()}
-    return merged
 
 
 class OutboxRelay:

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from ecomlab.architecture import latency
 from ecomlab.architecture.faults import FaultSpec, parse_faults
 
-__all__ = ["ServiceStats", "admin_routes", "json_response"]
+__all__ = ["ServiceStats", "admin_routes", "json_response", "merge_stats"]
 
 
 @dataclass
@@ -80,3 +80,32 @@ def admin_routes(stats: ServiceStats, set_faults: Callable[[tuple[FaultSpec, ...
     return [Route("/health", health), Route("/stats", get_stats),
             Route("/admin/faults", post_faults, methods=["POST"]),
             Route("/admin/reset-stats", reset_stats, methods=["POST"])]
+
+
+def _add(a: Any, b: Any) -> Any:
+    """Sum two replicas' counters: numbers add, dicts and lists by key and position."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: _add(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k))
+                for k in {**a, **b}}
+    if isinstance(a, list) and isinstance(b, list):
+        return [_add(x, y) for x, y in zip(a, b, strict=False)]
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
+            not isinstance(a, bool):
+        return a + b
+    return a
+
+
+def merge_stats(parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Replicas' ``GET /stats`` answers (by instance) as one: counts summed, histograms
+    merged for the p50; ``replicas`` keeps each instance's requests, errors and p50."""
+    first, *rest = parts.values()
+    merged = {k: v for k, v in first.items() if k != "handler_hist"}
+    for part in rest:
+        merged = _add(merged, {k: v for k, v in part.items() if k != "handler_hist"})
+    hist = latency.decode(p["handler_hist"] for p in parts.values() if "handler_hist" in p)
+    merged["p50_ms"] = round(latency.summary(hist).p50, 3) if merged["requests"] else None
+    if "workers" in first:
+        merged["workers"] = first["workers"]
+    merged["replicas"] = {i: {k: p.get(k) for k in ("requests", "errors", "p50_ms")}
+                          for i, p in parts.items()}
+    return merged

@@ -108,6 +108,15 @@ class Caller:
         self.calls = self.attempts = self.failures = self.short_circuited = 0
         self.hop_ms = self.callee_ms = 0.0
 
+    def set_base_urls(self, base_urls: Sequence[str]) -> None:
+        """Balance over these replicas from now on (a replica added at run time)."""
+        urls = [u.rstrip("/") for u in base_urls]
+        if not urls:
+            raise InvalidInput(f"dependency {self.service!r} needs at least one base URL")
+        self.base_urls = urls
+        self._next = itertools.cycle(range(len(urls)))
+        self.per_replica = [0] * len(urls)
+
     def counters(self) -> dict[str, Any]:
         return {"calls": self.calls, "attempts": self.attempts, "failures": self.failures,
                 "short_circuited": self.short_circuited, "hop_ms": round(self.hop_ms, 3),

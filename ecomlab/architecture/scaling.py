@@ -9,7 +9,8 @@
 * :func:`usl_fit` — the Universal Scalability Law X(N) = lN / (1 + s(N-1) + kN(N-1)) fitted
   with ``scipy.optimize.curve_fit``; :func:`usl_table` per style.
 
-One deployment per curve (per replica count), warmed up with 10 unmeasured orders.
+One deployment per curve, warmed up with 10 unmeasured orders; :func:`replica_scaling` adds
+the replicas to the running deployment (no second start) and warms them up the same way.
 """
 
 from __future__ import annotations
@@ -139,48 +140,90 @@ def scaling_curve(style: str, concurrencies: tuple[int, ...] = (1, 2, 4, 8, 16),
 
 async def _scaling(style: str, concurrencies: tuple[int, ...], orders: int, seed: int,
                    transport: str, replicas: dict[str, int]) -> pd.DataFrame:
-    rows = []
     dep = Deployment(style, transport=transport, seed=seed, replicas=replicas)
     async with _Levels(dep, seed) as levels:
-        for k, n in enumerate(concurrencies):
-            load, cpu, gen = await levels.run(orders, f"s{k}", concurrency=n, seed=seed + k)
-            lat, fixed = load.order_latency(), load.order_latency_corrected()
-            rows.append({"style": style, "replicas": max(replicas.values(), default=1),
-                         "clients": n, "throughput_per_s": load.orders_ok / load.elapsed_s,
-                         "p50_ms": lat.p50, "p99_ms": lat.p99,
-                         "p99_corrected_ms": fixed.p99,
-                         "cpu_ms_per_order": sum(cpu.values()) if cpu else gen,
-                         "generator_cpu_ms_per_order": gen, "demands": cpu})
-        stats = await dep.stats()
+        rows = await _level_rows(levels, style, concurrencies, orders, seed,
+                                 max(replicas.values(), default=1))
+        await _served(dep, rows)
+    return pd.DataFrame(rows)
+
+
+async def _level_rows(levels: _Levels, style: str, concurrencies: tuple[int, ...],
+                      orders: int, seed: int, replicas: int) -> list[dict[str, Any]]:
+    rows = []
+    for k, n in enumerate(concurrencies):
+        load, cpu, gen = await levels.run(orders, f"r{replicas}s{k}", concurrency=n,
+                                          seed=seed + k)
+        lat, fixed = load.order_latency(), load.order_latency_corrected()
+        rows.append({"style": style, "replicas": replicas,
+                     "clients": n, "throughput_per_s": load.orders_ok / load.elapsed_s,
+                     "p50_ms": lat.p50, "p99_ms": lat.p99,
+                     "p99_corrected_ms": fixed.p99,
+                     "cpu_ms_per_order": sum(cpu.values()) if cpu else gen,
+                     "generator_cpu_ms_per_order": gen, "demands": cpu})
+    return rows
+
+
+async def _served(dep: Deployment, rows: list[dict[str, Any]]) -> None:
+    """Each replica's requests since the stats were last reset, into ``rows``."""
+    stats = await dep.stats()
     served = {name: [r["requests"] for r in s.get("replicas", {}).values()]
               for name, s in stats.items()}
     for row in rows:
         row["served_by_replica"] = served
-    return pd.DataFrame(rows)
+
+
+async def _replicas(style: str, service: str | None, replicas: int, clients: tuple[int, ...],
+                    scaled: tuple[int, ...], orders: int, seed: int, transport: str
+                    ) -> pd.DataFrame:
+    """One deployment: the one-replica levels, then replicas of the hot service added to
+    the running deployment (their callers told), warmed up, and the scaled levels."""
+    dep = Deployment(style, transport=transport, seed=seed)
+    async with _Levels(dep, seed) as levels:
+        one = await _level_rows(levels, style, clients, orders, seed, 1)
+        await _served(dep, one)
+        if service is None:
+            demands: dict[str, float] = one[-1]["demands"] or {}
+            service = max(demands, key=lambda k: demands[k]) if demands else dep.entry
+        choice("service", service, dep.names)
+        for _ in range(replicas - 1):
+            await dep.add_replica(service)
+        levels.procs = dep.processes()
+        await dep.reset_stats()
+        await levels.run(10, f"warmup{replicas}", concurrency=2)
+        many = await _level_rows(levels, style, scaled, orders, seed, replicas)
+        await _served(dep, many)
+    return pd.DataFrame([*one, *many]).assign(service=service)
 
 
 def replica_scaling(style: str, *, service: str | None = None, replicas: int = 2,
                     clients: Sequence[int] = (1, 2, 4, 8), orders: int = 60, seed: int = 42,
-                    transport: str = "process") -> pd.DataFrame:
+                    transport: str = "process", scaled_clients: Sequence[int] | None = None
+                    ) -> pd.DataFrame:
     """Closed-loop throughput with one instance of the hot service, then with ``replicas``.
 
     ``service`` defaults to the service with the highest CPU per order measured in the
-    one-replica run at the most clients (the monolith: the monolith). Returns the rows of
-    :func:`scaling_curve` for both deployments, with a ``service`` column (measured).
+    one-replica run at the most clients (the monolith: the monolith). ``scaled_clients``
+    (default: ``clients``) are the levels run with ``replicas``: the model check
+    (:func:`~ecomlab.architecture.replica_check`) reads only the most clients, so
+    ``(max(clients),)`` spares the other levels. Returns the rows of :func:`scaling_curve`
+    for both deployments, with a ``service`` column (measured).
     """
     choice("style", style, STYLES)
     integer("replicas", replicas, minimum=2, maximum=8)
-    one = scaling_curve(style, tuple(clients), orders=orders, seed=seed, transport=transport)
-    if service is None:
-        demands: dict[str, float] = one.iloc[-1]["demands"] or {}
-        service = max(demands, key=lambda k: demands[k]) if demands else (
-            "monolith" if style == "monolith" else "order")
-    names = ("monolith",) if style == "monolith" else ("product", "inventory", "payment",
-                                                       "notification", "order")
-    choice("service", service, names)
-    many = scaling_curve(style, tuple(clients), orders=orders, seed=seed, transport=transport,
-                         replicas={service: replicas})
-    return pd.concat([one, many], ignore_index=True).assign(service=service)
+    scaled = tuple(clients if scaled_clients is None else scaled_clients)
+    if max(scaled, default=0) != max(clients, default=0):
+        raise InvalidInput(f"scaled_clients {scaled!r} must include the most clients of "
+                           f"{tuple(clients)!r}: the replica check compares them")
+    integer("orders", orders, minimum=1, maximum=100_000)
+    for n in (*clients, *scaled):
+        integer("clients", n, minimum=1, maximum=1000)
+    if service is not None:
+        names = ("monolith",) if style == "monolith" else ("product", "inventory", "payment",
+                                                           "notification", "order")
+        choice("service", service, names)
+    return run_coroutine(_replicas(style, service, replicas, tuple(clients), scaled, orders,
+                                   seed, transport))
 
 
 def usl_fit(clients: Any, throughput: Any) -> dict[str, float]:

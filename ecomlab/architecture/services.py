@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ecomlab.architecture import domain
@@ -168,6 +168,18 @@ def service_app(name: str, db: str | Path, *, faults: object = None, seed: int =
         def extra() -> dict[str, Any]:
             return {"callers": {d: c.counters() for d, c in callers.items()},
                     "outcomes": dict(flow.outcomes), "consistency": consistency}
+
+        async def post_deps(request: Request) -> Response:
+            """Replace dependencies' replica lists: ``{"deps": {"inventory": [url, ...]}}``."""
+            deps_now = dict((await request.json()).get("deps", {}))
+            unknown = sorted(set(deps_now) - set(callers))
+            if unknown:
+                return JSONResponse({"error": f"unknown dependencies {unknown!r}, choose "
+                                              f"from {sorted(callers)!r}"}, status_code=400)
+            for dep_name, urls in deps_now.items():
+                callers[dep_name].set_base_urls(list(urls))
+            return JSONResponse({"status": "ok"})
+        routes.append(Route("/admin/deps", post_deps, methods=["POST"]))
     routes += [svc.tracing.route(), *admin_routes(svc.stats, svc.set_faults, extra)]
     app = Starlette(routes=routes)
     app.state.service = svc

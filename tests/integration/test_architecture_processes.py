@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -12,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from ecomlab.architecture.deploy import Deployment
+from ecomlab.architecture.deploy import MICROSERVICES, Deployment
 from ecomlab.architecture.experiment import run_architecture
 from ecomlab.architecture.processes import ProcessManager, ServiceDied
 
@@ -204,3 +205,46 @@ def test_a_deployment_with_monolith_copies_shares_one_database_and_stops_both() 
         assert set(pids) == {"monolith", "monolith-2"}
         assert len(dep.entry_urls) == 2 and len(dep.db_paths) == 1
     assert all(_gone(pid) for pid in pids.values())
+
+
+def test_a_replica_added_to_a_running_deployment_is_balanced_to_and_stopped_with_it() -> None:
+    from ecomlab.architecture.scaling import replica_scaling
+
+    seen: list[tuple[str, int, int]] = []
+    original = ProcessManager.spawn
+
+    def spy(self: ProcessManager, name: str, config: dict, *, port: int = 0):  # type: ignore[no-untyped-def]
+        svc = original(self, name, config, port=port)
+        seen.append((name, svc.pid, svc.port))
+        return svc
+
+    before = _children()
+    ProcessManager.spawn = spy  # type: ignore[method-assign]
+    try:
+        table = replica_scaling("microservices", service="inventory", clients=(1, 2),
+                                scaled_clients=(2,), orders=12, seed=3)
+    finally:
+        ProcessManager.spawn = original  # type: ignore[method-assign]
+    # five processes started once, then the one replica added to them
+    assert [n for n, _, _ in seen] == [*MICROSERVICES, "inventory-2"]
+    scaled = table[table["replicas"] == 2].iloc[0]
+    # the order service's callers balanced the 12 reservations (and a warm-up of 10) over both
+    assert scaled["served_by_replica"]["inventory"] == [11, 11]
+    assert list(table["replicas"]) == [1, 1, 2] and set(table["service"]) == {"inventory"}
+    assert all(_gone(pid) for _, pid, _ in seen)
+    assert all(_port_free(port) for _, _, port in seen)
+    assert _children() <= before
+
+
+def test_the_order_service_refuses_replicas_for_a_dependency_it_does_not_have() -> None:
+    async def go() -> int:
+        dep = Deployment("microservices", transport="asgi")
+        dep.start()
+        try:
+            assert dep.client is not None
+            r = await dep.client.post(f"{dep.urls['order']}/admin/deps",
+                                      json={"deps": {"warehouse": ["http://x.local"]}})
+            return r.status_code
+        finally:
+            await dep.aclose()
+    assert asyncio.run(go()) == 400
