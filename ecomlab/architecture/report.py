@@ -160,9 +160,12 @@ def usl_summary(fits: pd.DataFrame) -> str:
             parts.append(
                 f"**{f['style']}**: the USL does not describe this curve (r2 {f['r2']:.2f}): "
                 f"throughput went x{f['gain']:.2f} from the fewest clients to the most, its "
-                f"points spread {f['spread']:.0%} around their mean, so the fitted sigma "
-                f"({f['sigma']:.2f}) and kappa ({f['kappa']:.4f}) are not read as contention "
-                "and coherence: more clients bought no throughput, and the spread is noise")
+                f"points spread {f['spread']:.0%} around their mean ("
+                + ("a change no larger than that spread: more clients bought no throughput "
+                   "this run can tell from noise" if abs(f["gain"] - 1) <= f["spread"] else
+                   "a change larger than that spread, but not in the law's shape")
+                + f"), so the fitted sigma ({f['sigma']:.2f}) and kappa ({f['kappa']:.4f}) are "
+                "not read as contention and coherence")
             continue
         peak = (f"the fitted curve peaks near {f['peak_clients']:.0f} clients"
                 if f["peak_clients"] <= 1000 else
