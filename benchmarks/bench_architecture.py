@@ -113,7 +113,9 @@ async def _generator_rps(url: str, connections: int, seconds: float) -> float:
 
 
 def generator_vs_wrk(connections: int, seconds: float) -> dict[str, Any]:
-    """Requests/s on the monolith's product page: this generator vs wrk (same connections)."""
+    """Requests/s on the monolith's product page: this generator vs wrk (same connections,
+    same whole seconds: wrk takes its duration in whole seconds only)."""
+    seconds = float(max(1, round(seconds)))
     with Deployment("monolith", workers=8) as dep:
         url = f"{dep.urls['monolith']}/products/MUG-BLUE"
         ours = asyncio.run(_generator_rps(url, connections, seconds))
@@ -123,7 +125,7 @@ def generator_vs_wrk(connections: int, seconds: float) -> dict[str, Any]:
             out["wrk_rps"] = None
             out["note"] = "wrk not installed (apt-get install wrk)"
             return out
-        run = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", url],
+        run = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{int(seconds)}s", url],
                              capture_output=True, text=True, check=True)
         m = re.search(r"Requests/sec:\s+([\d.]+)", run.stdout)
         wrk_rps = float(m.group(1)) if m else float("nan")
