@@ -10,7 +10,8 @@
 * Ports: the manager binds ``127.0.0.1:0`` (the OS picks a free port), passes the listening
   socket's descriptor to the child and closes its own copy; no fixed ports.
 * Readiness: ``GET /health`` is polled every 20 ms until it answers 200 (``ready_timeout_s``,
-  default 20 s); a child that exits meanwhile is reported with the tail of its log at once.
+  default 60 s: room for five processes starting on a loaded machine); a child that exits
+  meanwhile is reported with the tail of its log at once.
   (A GET, not mirakuru's default HEAD: Starlette answers HEAD only where GET is routed, and
   FastAPI answers HEAD with 405.)
 * Cleanup: every child runs in its own process group (``start_new_session``), so a Ctrl-C on
@@ -82,7 +83,7 @@ class ProcessManager:
     _open: ClassVar[weakref.WeakSet[ProcessManager]] = weakref.WeakSet()
     _atexit_registered: ClassVar[bool] = False
 
-    def __init__(self, *, ready_timeout_s: float = 20.0, log_dir: str | Path | None = None
+    def __init__(self, *, ready_timeout_s: float = 60.0, log_dir: str | Path | None = None
                  ) -> None:
         for stale in list(ProcessManager._open):  # a re-run cell left one open
             stale.stop_all()

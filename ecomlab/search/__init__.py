@@ -19,10 +19,9 @@ Names load lazily, so ``ecomlab --help`` does not import tantivy or the database
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ecomlab._lazy import lazy_exports
 
-_EXPORTS = {
+_MODULES = {
     "ENGINES": "base", "PRICE_RANGES": "base", "Facets": "base", "Hit": "base",
     "SearchEngine": "base", "SearchProduct": "base", "SearchRequest": "base",
     "SearchResponse": "base", "query_words": "base", "search_request": "base",
@@ -43,7 +42,7 @@ _EXPORTS = {
     "engines_table": "experiment", "compare_queries": "experiment",
     "ledger_frame": "claims", "note": "plots", "search_all": "experiment",
     "statements_frame": "experiment", "facet_values": "experiment", "seed_sql": "database",
-    "relevance_note": "plots",
+    "relevance_note": "plots", "latency_note": "plots",
     "search_claims": "claims", "search_ledger": "claims",
     "relevance_figure": "plots", "relevance_frame": "plots", "latency_frame": "plots",
     "summary_frame": "plots", "facets_frame": "plots", "results_frame": "plots",
@@ -52,11 +51,8 @@ _EXPORTS = {
     "snippets_view": "widget",
 }
 
+#: exported name -> the module that defines it (imported on first use)
+_EXPORTS = {name: f"ecomlab.search.{module}" for name, module in _MODULES.items()}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ecomlab.search' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"ecomlab.search.{module}"), name)

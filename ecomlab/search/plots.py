@@ -13,6 +13,7 @@ from ecomlab.search.relevance import CLASSES
 __all__ = [
     "facets_frame",
     "latency_frame",
+    "latency_note",
     "note",
     "relevance_figure",
     "relevance_frame",
@@ -120,5 +121,20 @@ def relevance_note(result: Result) -> str:
         leaders = ", ".join(part.loc[part["ndcg@10"] == best, "engine"])
         rest = ", ".join(f"{e} {v:.2f}" for e, v in zip(part["engine"], part["ndcg@10"],
                                                            strict=True))
-        lines.append(f"* **{cls}**: led by {leaders} (nDCG@10: {rest}).")
+        zero = part[part["ndcg@10"] == 0]
+        blank = "".join(f"; {r.engine} scores 0 and answered {r.empty_share:.0%} of these "
+                        "queries with nothing" for r in zero.itertuples())
+        lines.append(f"* **{cls}**: led by {leaders} (nDCG@10: {rest}){blank}.")
+    return "\n".join(lines)
+
+
+def latency_note(result: Result) -> str:
+    """Each engine's slowest and fastest query class by p50 in this run, as Markdown."""
+    df = latency_frame(result)
+    lines = []
+    for engine, part in df.groupby("engine", sort=False):
+        ranked = part.sort_values("p50_ms")
+        fast, slow = ranked.iloc[0], ranked.iloc[-1]
+        lines.append(f"* **{engine}**: slowest `{slow['class']}` (p50 {slow.p50_ms:.3f} ms), "
+                     f"fastest `{fast['class']}` (p50 {fast.p50_ms:.3f} ms).")
     return "\n".join(lines)

@@ -93,28 +93,52 @@ def test_a_service_that_dies_mid_run_is_reported_not_waited_for() -> None:
             dep.check()
 
 
+def _healthy(port: int) -> bool:
+    """The service on ``port`` answers ``GET /health`` (it is serving, not just bound)."""
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+#: how long five service processes may take to start on a loaded 2-core machine
+START_DEADLINE_S = 180
+
+
 def test_sigint_to_the_cli_stops_every_service_and_frees_every_port() -> None:
     cmd = [sys.executable, "-m", "ecomlab", "run", "architecture", "--style", "microservices",
            "--orders", "100000", "--rate", "20"]
     cli = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     proc = psutil.Process(cli.pid)
     services: dict[int, set[int]] = {}
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(services) < 5:
-        for child in proc.children(recursive=True):
-            try:
-                ports = {c.laddr.port for c in child.net_connections("tcp")
-                         if c.status == psutil.CONN_LISTEN}
-            except psutil.Error:
-                continue
-            if ports:
-                services[child.pid] = ports
-        time.sleep(0.1)
-    assert len(services) == 5, "the services did not all start"
-    time.sleep(0.5)  # orders are flowing
-    cli.send_signal(signal.SIGINT)
-    assert cli.wait(timeout=30) == 130
-    assert "interrupted" in cli.stderr.read().decode()  # type: ignore[union-attr]
+    try:
+        deadline = time.monotonic() + START_DEADLINE_S
+        while time.monotonic() < deadline and not (
+                len(services) == 5 and all(_healthy(min(p)) for p in services.values())):
+            assert cli.poll() is None, cli.stderr.read().decode()  # type: ignore[union-attr]
+            for child in proc.children(recursive=True):
+                try:
+                    ports = {c.laddr.port for c in child.net_connections("tcp")
+                             if c.status == psutil.CONN_LISTEN}
+                except psutil.Error:
+                    continue
+                if ports:
+                    services[child.pid] = ports
+            time.sleep(0.1)
+        assert len(services) == 5, "the services did not all start"
+        assert all(_healthy(min(p)) for p in services.values()), "a service never got ready"
+        time.sleep(0.5)  # orders are flowing
+        cli.send_signal(signal.SIGINT)
+        assert cli.wait(timeout=60) == 130
+        assert "interrupted" in cli.stderr.read().decode()  # type: ignore[union-attr]
+    finally:  # a failed assertion must not leave a 100,000-order run behind
+        if cli.poll() is None:
+            for child in proc.children(recursive=True):
+                child.kill()
+            cli.kill()
+            cli.wait()
     assert all(_gone(pid) for pid in services)
     assert all(_port_free(p) for ports in services.values() for p in ports)
 
@@ -144,10 +168,11 @@ def test_an_interrupted_notebook_cell_stops_every_process_before_the_interrupt_r
     assert main is not None
 
     def interrupt_when_running() -> None:
-        deadline = time.monotonic() + 60
-        while len(seen) < 5 and time.monotonic() < deadline:
+        deadline = time.monotonic() + START_DEADLINE_S
+        while time.monotonic() < deadline and not (
+                len(seen) == 5 and all(_healthy(port) for _, port in seen.values())):
             time.sleep(0.05)
-        time.sleep(1.5)  # ready, and orders flowing
+        time.sleep(1.5)  # orders flowing
         signal.pthread_kill(main, signal.SIGINT)
 
     async def cell() -> None:  # a kernel runs cells inside its own event loop

@@ -76,3 +76,19 @@ def test_claims_need_the_engine_and_a_database(result) -> None:  # type: ignore[
 def test_the_ledger_runs_its_own_experiment() -> None:
     claims = search_ledger(quick=True, seed=1)
     assert len(claims) == 12 and all(isinstance(c, Claim) for c in claims)
+
+
+def test_the_notes_name_each_engines_slowest_class_and_every_zero_score(result) -> None:  # type: ignore[no-untyped-def]
+    from ecomlab.search.plots import latency_frame, latency_note, relevance_frame, relevance_note
+
+    lat = latency_frame(result)
+    text = latency_note(result)
+    for engine, part in lat.groupby("engine"):
+        slow = part.loc[part["p50_ms"].idxmax(), "class"]
+        assert f"**{engine}**: slowest `{slow}`" in text
+    rel = relevance_frame(result)
+    zeros = rel[rel["ndcg@10"] == 0]
+    assert not zeros.empty  # sqlite's AND of words finds no typo
+    note_text = relevance_note(result)
+    for r in zeros.itertuples():
+        assert f"{r.engine} scores 0 and answered {r.empty_share:.0%}" in note_text
