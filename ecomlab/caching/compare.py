@@ -33,14 +33,21 @@ def strategies_frame(strategies: tuple[str, ...] = STRATEGIES, **kwargs: Any) ->
 
 
 def warmup_frame(strategy: str = "cache-aside", **kwargs: Any) -> pd.DataFrame:
-    """The same workload from a cold cache and from a cache filled beforehand (measured)."""
+    """The same workload from a cold cache and from a cache filled beforehand (measured).
+
+    ``products_read`` is the number of distinct products the workload reads and
+    ``products_read_once`` how many of them it reads exactly once (seeded, so equal in both rows).
+    """
     rows = []
     for warm in (False, True):
-        row = _row(run_caching(strategy, warm=warm, **kwargs))
+        result = run_caching(strategy, warm=warm, **kwargs)
+        row = _row(result)
         row["start"] = "warmed" if warm else "cold"
+        row["products_read"] = result.metrics["products_read"]
+        row["products_read_once"] = result.metrics["products_read_once"]
         rows.append(row)
     return pd.DataFrame(rows)[["start", "strategy", "hit_ratio", "db_reads", "read_p50_ms",
-                               "read_p99_ms", "label"]]
+                               "read_p99_ms", "products_read", "products_read_once", "label"]]
 
 
 def ttl_curve(*, objects: int = 1000, zipf: float = 0.8, rate: float = 1000.0,

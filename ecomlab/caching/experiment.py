@@ -21,6 +21,7 @@ import functools
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -299,6 +300,13 @@ def _lost_writes(service: ProductService, table: ProductTable, ledger: WriteLedg
     return len(lost_ages), max(lost_ages) / 1e6 if lost_ages else 0.0
 
 
+def _products_read(worker_reads: list[list[int]]) -> dict[str, int]:
+    """How many distinct products the run read, and how many of them exactly once."""
+    counts = Counter(pid for r in worker_reads for pid in r)
+    return {"products_read": len(counts),
+            "products_read_once": sum(1 for c in counts.values() if c == 1)}
+
+
 def _replay(service: ProductService, table: ProductTable, keys: np.ndarray,
             is_write: np.ndarray, prices: np.ndarray, threads: int,
             crash: bool) -> dict[str, Any]:
@@ -362,6 +370,7 @@ def _replay(service: ProductService, table: ProductTable, keys: np.ndarray,
         "hit_ratio": round(hits / lookups, 4) if lookups else 0.0,
         "reads": reads,
         "writes": writes,
+        **_products_read(worker_reads),
         "db_reads": table.reads.value - db_reads0,
         "db_writes": table.writes.value - db_writes0,
         "read_ms": LatencySummary.of_ns([x for r in read_ns for x in r]).as_dict(),

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         oversell_figure,
         runs_table,
         sweep_facts,
+        tail_lock_share,
         throughput_latency_figure,
         time_to_consistency_figure,
     )
@@ -63,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "STRATEGIES": "ecomlab.inventory.model",
     "sweep_buyers": "ecomlab.inventory.experiment",
     "sweep_facts": "ecomlab.inventory.plots",
+    "tail_lock_share": "ecomlab.inventory.plots",
     "throughput_latency_figure": "ecomlab.inventory.plots",
     "time_to_consistency_figure": "ecomlab.inventory.plots",
 }
@@ -93,6 +95,7 @@ __all__ = [
     "runs_table",
     "sweep_buyers",
     "sweep_facts",
+    "tail_lock_share",
     "throughput_latency_figure",
     "time_to_consistency_figure",
 ]

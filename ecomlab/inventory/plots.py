@@ -24,6 +24,7 @@ __all__ = [
     "oversell_figure",
     "runs_table",
     "sweep_facts",
+    "tail_lock_share",
     "throughput_latency_figure",
     "time_to_consistency_figure",
 ]
@@ -247,12 +248,26 @@ def consistency_table(runs: Mapping[str, InventoryRun]) -> pd.DataFrame:
 
 
 def lock_facts(runs: Mapping[str, InventoryRun]) -> dict[str, dict[str, float]]:
-    """Per run: ``deadlocks`` and the median and p99 lock wait per order (ms)."""
+    """Per run: ``deadlocks``, the median and p99 lock wait per order (ms), and
+    ``tail_lock_share``: the share of the slowest 1 % of orders' time (latency at or above the
+    p99) that they spent waiting for ``FOR UPDATE`` (0..1)."""
     out: dict[str, dict[str, float]] = {}
     for name, run in runs.items():
         waits = run.lock_wait_ms
         out[name] = {"deadlocks": int(run.result.metrics["deadlocks"]),
                      "wait_p50_ms": float(np.median(waits)) if waits.size else float("nan"),
                      "wait_p99_ms": float(np.percentile(waits, 99)) if waits.size
-                     else float("nan")}
+                     else float("nan"),
+                     "tail_lock_share": tail_lock_share(run)}
     return out
+
+
+def tail_lock_share(run: InventoryRun, percentile: float = 99.0) -> float:
+    """The share of the time of the orders at or above the ``percentile`` latency that was
+    spent waiting for row locks (0..1; nan without latencies or lock waits)."""
+    lat, waits = run.latencies_ms, run.lock_wait_ms
+    if not lat.size or waits.size != lat.size:
+        return float("nan")
+    slow = lat >= np.percentile(lat, percentile)
+    total = float(lat[slow].sum())
+    return float(waits[slow].sum()) / total if total > 0 else float("nan")

@@ -23,15 +23,18 @@ def run_direct(p: MessagingParams, services: Services, orders: list[OrderRequest
                 arrivals: np.ndarray, show_progress: bool) -> dict[str, Any]:
     outcomes: dict[str, DirectOutcome] = {}
     response: dict[str, float] = {}
+    waited: dict[str, float] = {}
     done_seq: list[int] = []
     lock = threading.Lock()
 
     def serve(order: OrderRequest, arrived: float) -> None:
+        picked_up = time.perf_counter()
         outcome = place_order_directly(order, services, timeout_ms=p.timeout_ms)
         finished = time.perf_counter()
         with lock:
             outcomes[order.order_id] = outcome
             response[order.order_id] = (finished - arrived) * 1000.0
+            waited[order.order_id] = (picked_up - arrived) * 1000.0
             if outcome.ok:
                 done_seq.append(order.order_no)
 
@@ -57,6 +60,8 @@ def run_direct(p: MessagingParams, services: Services, orders: list[OrderRequest
         "failed_by_step": {k: failed_steps.get(k, 0) for k in SERVICE_NAMES},
         "response_ms": latency(list(response.values())),
         "completion_ms": latency([response[o] for o in ok]),
+        "failed_response_ms": latency([r for o, r in response.items() if o not in ok]),
+        "thread_wait_ms": latency(list(waited.values())),
         "reordered": round(reordered_share(done_seq), 4),
         "redeliveries": 0,
         "retries": 0,

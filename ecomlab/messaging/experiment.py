@@ -11,7 +11,9 @@ Per run it reports, from the services' own ledgers and the broker's dead-letter 
 (extra charges beyond one per order), ``orphan_charges`` (money kept for an order that did not
 succeed), ``compensations``, ``refunds``, ``duplicate_emails``, ``reordered`` (share of orders
 completed after a later order), ``response_ms`` (what the customer waits for) and
-``completion_ms`` (until the order is really done).
+``completion_ms`` (until the order is really done). Direct runs also report
+``thread_wait_ms`` (from arrival until a request thread picks the order up) and
+``failed_response_ms`` (the response of the checkouts that failed).
 """
 
 

@@ -153,6 +153,26 @@ def test_01_sweep_facts_read_the_leaders_and_counts_from_the_sweep() -> None:
     assert facts["retries_by_buyers"] == {1: 0, 32: 7}
 
 
+def test_01_the_lock_share_of_the_slowest_buyers_is_read_from_their_own_waits() -> None:
+    """01 section 1: "the slowest 1 % of buyers waited N ms or more, X % of it queueing for the
+    hot row's lock": the share is of those buyers' own time, so it lies in [0, 1] (the wait is
+    timed inside the call) and counts only the orders at or above the p99."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from ecomlab.inventory import lock_facts, run_inventory, tail_lock_share
+
+    fake = SimpleNamespace(latencies_ms=np.array([1.0] * 99 + [100.0]),
+                           lock_wait_ms=np.array([1.0] * 99 + [25.0]))
+    assert tail_lock_share(fake) == pytest.approx(0.25)  # type: ignore[arg-type]
+    for seed in (1, 2, 3):
+        run = run_inventory("row-lock", stock=10, buyers=8, orders=40, seed=seed)
+        share = lock_facts({"row-lock": run})["row-lock"]["tail_lock_share"]
+        assert 0.0 <= share <= 1.0, (seed, share)
+        assert (run.lock_wait_ms <= run.latencies_ms).all(), seed
+
+
 # ---------------------------------------------------------------- 02 catalog
 
 def test_02_every_rename_round_forces_a_mixed_document_read_and_no_mixed_sql_read() -> None:
@@ -166,6 +186,24 @@ def test_02_every_rename_round_forces_a_mixed_document_read_and_no_mixed_sql_rea
         assert doc_mix.mixed_reads >= 3
         assert sql_mix.probe_reads == 3 and sql_mix.probe_mixed == 0
         assert sql_mix.mixed_reads == 0
+
+
+# ---------------------------------------------------------------- 04 queue vs direct
+
+def test_04_the_thread_wait_is_part_of_each_response_and_outcomes_split_the_checkouts() -> None:
+    """04 section 1: the sentence reads the wait for a request thread and the medians of the
+    checkouts that succeeded and failed; the wait is part of each response (quantiles of a part
+    never exceed those of the whole) and the two groups count every checkout."""
+    from ecomlab.messaging import run_messaging
+
+    for seed in (1, 2, 3):
+        m = run_messaging("direct", orders=60, failure_rate=0.3, seed=seed).metrics
+        wait, response = m["thread_wait_ms"], m["response_ms"]
+        assert wait["count"] == response["count"] == 60, seed
+        for q in ("p50", "p95", "p99", "max"):
+            assert 0.0 <= wait[q] <= response[q], (seed, q)
+        assert m["completion_ms"]["count"] == m["succeeded"], seed
+        assert m["failed_response_ms"]["count"] == m["failed"], seed
 
 
 # ---------------------------------------------------------------- 06 caching
@@ -202,6 +240,20 @@ def test_06_only_write_behind_loses_writes_and_none_never_hits() -> None:
     f = strategies_frame(requests=200, products=40, seed=3).set_index("strategy")
     assert f.loc["none", "hit_ratio"] == 0
     assert (f.drop(index="write-behind")["lost_writes"] == 0).all()
+
+
+def test_06_a_cold_cache_pays_at_least_one_database_read_per_distinct_product_read() -> None:
+    """06 section 1 (cold start): "a cold cache pays one miss for the first read of each distinct
+    product"; the products read (and read once) are the seeded workload's, the same warm or cold."""
+    from ecomlab.caching import warmup_frame
+
+    for seed in (1, 2, 3):
+        w = warmup_frame(requests=300, products=60, seed=seed).set_index("start")
+        cold, warmed = w.loc["cold"], w.loc["warmed"]
+        assert cold["db_reads"] >= cold["products_read"] > 0, seed
+        assert cold["products_read"] == warmed["products_read"], seed
+        assert cold["products_read_once"] == warmed["products_read_once"], seed
+        assert 0 <= cold["products_read_once"] <= cold["products_read"], seed
 
 
 # ---------------------------------------------------------------- every notebook
