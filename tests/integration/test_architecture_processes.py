@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import psutil
 import pytest
@@ -45,6 +47,24 @@ def _gone(pid: int) -> bool:
 
 def _children() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+@contextlib.contextmanager
+def _spawned() -> Iterator[list[tuple[str, int, int]]]:
+    """Every service process started inside the block, as (name, pid, port)."""
+    seen: list[tuple[str, int, int]] = []
+    original = ProcessManager.spawn
+
+    def spy(self: ProcessManager, name: str, config: dict, *, port: int = 0):  # type: ignore[no-untyped-def]
+        svc = original(self, name, config, port=port)
+        seen.append((name, svc.pid, svc.port))
+        return svc
+
+    ProcessManager.spawn = spy  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        ProcessManager.spawn = original  # type: ignore[method-assign]
 
 
 def test_a_normal_run_over_processes_measures_and_leaves_no_process_or_port() -> None:
@@ -156,21 +176,13 @@ def test_an_interrupted_notebook_cell_stops_every_process_before_the_interrupt_r
     import asyncio
     import threading
 
-    seen: dict[str, tuple[int, int]] = {}
-    original = ProcessManager.spawn
-
-    def spy(self: ProcessManager, name: str, config: dict, *, port: int = 0):  # type: ignore[no-untyped-def]
-        svc = original(self, name, config, port=port)
-        seen[name] = (svc.pid, svc.port)
-        return svc
-
     main = threading.main_thread().ident
     assert main is not None
 
-    def interrupt_when_running() -> None:
+    def interrupt_when_running(seen: list[tuple[str, int, int]]) -> None:
         deadline = time.monotonic() + START_DEADLINE_S
         while time.monotonic() < deadline and not (
-                len(seen) == 5 and all(_healthy(port) for _, port in seen.values())):
+                len(seen) == 5 and all(_healthy(port) for _, _, port in seen)):
             time.sleep(0.05)
         time.sleep(1.5)  # orders flowing
         signal.pthread_kill(main, signal.SIGINT)
@@ -178,38 +190,26 @@ def test_an_interrupted_notebook_cell_stops_every_process_before_the_interrupt_r
     async def cell() -> None:  # a kernel runs cells inside its own event loop
         run_architecture("microservices", 100_000, rate=20)
 
-    ProcessManager.spawn = spy  # type: ignore[method-assign]
     loop = asyncio.new_event_loop()  # like ipykernel: SIGINT raises KeyboardInterrupt
-    threading.Thread(target=interrupt_when_running, daemon=True).start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            loop.run_until_complete(cell())
-    finally:
-        ProcessManager.spawn = original  # type: ignore[method-assign]
-        loop.close()
+    with _spawned() as seen:
+        threading.Thread(target=interrupt_when_running, args=(seen,), daemon=True).start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                loop.run_until_complete(cell())
+        finally:
+            loop.close()
     assert len(seen) == 5
-    assert all(_gone(pid) for pid, _ in seen.values())
-    assert all(_port_free(port) for _, port in seen.values())
+    assert all(_gone(pid) for _, pid, _ in seen)
+    assert all(_port_free(port) for _, _, port in seen)
 
 
 def test_a_run_with_two_inventory_replicas_uses_both_and_leaves_no_process_or_port() -> None:
-    seen: list[tuple[str, int, int]] = []
-    original = ProcessManager.spawn
-
-    def spy(self: ProcessManager, name: str, config: dict, *, port: int = 0):  # type: ignore[no-untyped-def]
-        svc = original(self, name, config, port=port)
-        seen.append((name, svc.pid, svc.port))
-        return svc
-
     before = _children()
-    ProcessManager.spawn = spy  # type: ignore[method-assign]
-    try:
+    with _spawned() as seen:
         r = run_architecture("microservices", 20, concurrency=2, replicas={"inventory": 2},
                              faults=["inventory=down"])
         healthy = run_architecture("microservices", 20, concurrency=2,
                                    replicas={"inventory": 2})
-    finally:
-        ProcessManager.spawn = original  # type: ignore[method-assign]
     names = [n for n, _, _ in seen]
     # six per run, and both inventory replicas restarted once when the down fault is lifted
     assert names.count("inventory") == names.count("inventory-2") == 3
@@ -235,21 +235,10 @@ def test_a_deployment_with_monolith_copies_shares_one_database_and_stops_both() 
 def test_a_replica_added_to_a_running_deployment_is_balanced_to_and_stopped_with_it() -> None:
     from ecomlab.architecture.scaling import replica_scaling
 
-    seen: list[tuple[str, int, int]] = []
-    original = ProcessManager.spawn
-
-    def spy(self: ProcessManager, name: str, config: dict, *, port: int = 0):  # type: ignore[no-untyped-def]
-        svc = original(self, name, config, port=port)
-        seen.append((name, svc.pid, svc.port))
-        return svc
-
     before = _children()
-    ProcessManager.spawn = spy  # type: ignore[method-assign]
-    try:
+    with _spawned() as seen:
         table = replica_scaling("microservices", service="inventory", clients=(1, 2),
                                 scaled_clients=(2,), orders=12, seed=3)
-    finally:
-        ProcessManager.spawn = original  # type: ignore[method-assign]
     # five processes started once, then the one replica added to them
     assert [n for n, _, _ in seen] == [*MICROSERVICES, "inventory-2"]
     scaled = table[table["replicas"] == 2].iloc[0]
