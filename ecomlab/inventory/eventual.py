@@ -255,13 +255,17 @@ class Validator:
         history: where ``validate`` and ``compensate`` operations are recorded.
         delay_ms: a real sleep per event modelling a slow downstream check (ms, scaled down).
         crash_rate: probability per delivery that the validator dies at a random step.
+        crash_step: a hook point: the validator always dies at this step (0 before the check,
+            1 after it, 2 after the refund and before the acknowledgement) of an event's first
+            delivery, so a demonstration of redelivery does not wait on chance (None: off).
         restart_ms: how long the supervisor waits before restarting it (ms).
         seed: decides where crashes happen.
     """
 
     def __init__(self, inventory: EventualInventory, ledger: PaymentLedger, history: History, *,
                  delay_ms: float = 0.0, crash_rate: float = 0.0, restart_ms: float = 5.0,
-                 idempotent_refunds: bool = True, seed: int = 0) -> None:
+                 crash_step: int | None = None, idempotent_refunds: bool = True,
+                 seed: int = 0) -> None:
         self.inv = inventory
         self.ledger = ledger
         self.history = history
@@ -271,6 +275,7 @@ class Validator:
         self.restart_ms = validate.number("validator_restart_ms", restart_ms, minimum=0.0,
                                           maximum=60_000.0)
         self.idempotent_refunds = idempotent_refunds
+        self.crash_step = crash_step
         self.seed = seed
         self.crashes = 0
         self.handled = 0
@@ -319,6 +324,8 @@ class Validator:
             self.handled += 1
 
     def _maybe_crash(self, event: OrderCreated, step: int) -> None:
+        if step == self.crash_step and event.deliveries <= 1:
+            raise ValidatorCrash(event.order_id, step)
         if self.crash_rate <= 0:
             return
         draw = np.random.default_rng([self.seed, event.order_id, event.deliveries, step]).random()

@@ -100,28 +100,27 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
                   skew: float = 1.0, max_quantity: int = 1, max_items: int = 1,
                   payment_failure_rate: float = 0.0, buyer_crash_rate: float = 0.0,
                   validator_delay_ms: float = 0.0, validator_crash_rate: float = 0.0,
-                  validator_restart_ms: float = 5.0, lock_order: str = "sorted",
-                  max_retries: int = 200, idempotent_refunds: bool = True,
-                  truth_backend: str = "postgres", sql: SqlStore | None = None,
-                  kv: KvStore | None = None) -> InventoryRun:
+                  validator_restart_ms: float = 5.0, validator_crash_step: int | None = None,
+                  lock_order: str = "sorted", max_retries: int = 200,
+                  idempotent_refunds: bool = True, truth_backend: str = "postgres",
+                  sql: SqlStore | None = None, kv: KvStore | None = None) -> InventoryRun:
     """Race ``buyers`` threads placing ``orders`` orders against ``stock`` units per SKU.
 
     Args:
         strategy: ``row-lock``, ``conditional-update``, ``optimistic``, ``cache-check`` or
             ``atomic-reserve``.
         backend: ``duckdb``, ``sqlite``, ``postgres`` or ``redis``; None = the natural store.
-        stock: initial units per SKU (0..1,000,000).
-        buyers: concurrent buyer threads (1..256).
+        stock, buyers: initial units per SKU (0..1,000,000); buyer threads (1..256).
         orders: orders in the workload (1..200,000).
         skus: SKUs on sale (1..1000); with 1 SKU every buyer hits the same hot row.
         skew: Zipf exponent of SKU popularity (0 = uniform).
         max_quantity, max_items: units per line (1..100) and SKUs per order (1..10).
         payment_failure_rate: probability a charge is declined.
         buyer_crash_rate: probability a buyer dies inside its transaction.
-        validator_delay_ms, validator_crash_rate, validator_restart_ms: validator faults.
+        validator_delay_ms, validator_crash_rate, validator_restart_ms: validator faults;
+            validator_crash_step: crash at this step (0-2) of every first delivery (forced).
         lock_order: ``sorted`` or ``unordered`` (row-lock only: shows deadlocks).
-        max_retries: retries per reservation before giving up.
-        idempotent_refunds: refund with an idempotency key (eventual strategies).
+        max_retries, idempotent_refunds: retries per reservation; refund with a key.
         truth_backend: the source of truth of eventual strategies (``duckdb``, ``sqlite``,
             ``postgres``).
         sql, kv: stores to use instead of fresh ones (the caller disposes them).
@@ -139,11 +138,13 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
     buyer_crash_rate = validate.probability("buyer_crash_rate", buyer_crash_rate)
     lock_order = validate.choice("lock_order", lock_order, LOCK_ORDERS)
     truth_backend = validate.choice("truth_backend", truth_backend, SQL_CHOICES)
-    faults = _validator_faults(validator_delay_ms, validator_crash_rate, validator_restart_ms)
+    faults = _validator_faults(validator_delay_ms, validator_crash_rate, validator_restart_ms,
+                               validator_crash_step)
     _refuse_ignored(strategy, lock_order=(lock_order, "sorted"),
                     validator_delay_ms=(faults["delay_ms"], 0.0),
                     validator_crash_rate=(faults["crash_rate"], 0.0),
                     validator_restart_ms=(faults["restart_ms"], 5.0),
+                    validator_crash_step=(faults["crash_step"], None),
                     truth_backend=(truth_backend, "postgres"))
     sku_list = make_skus(skus, stock)
     workload = generate_workload(sku_list, orders, buyers, seed=seed, skew=skew,
@@ -165,7 +166,7 @@ def run_inventory(strategy: str, backend: str | None = None, *, stock: int = 20,
                                       max_retries=max_retries, seed=seed)
             validator, backends = None, {"sql": inv.describe()}
         else:
-            params.update({f"validator_{k}": float(v) for k, v in faults.items()},
+            params.update({f"validator_{k}": float(v) for k, v in faults.items() if v is not None},
                           idempotent_refunds=bool(idempotent_refunds),
                           truth_backend=truth_backend)
             inv, validator, backends = _eventual(
@@ -190,7 +191,7 @@ def _backend(strategy: str, backend: str | None, sql: SqlStore | None) -> str:
 
 def _eventual(stack: contextlib.ExitStack, strategy: str, skus: Sequence[Sku],
               ledger: PaymentLedger, history: History, *, kv: KvStore | None,
-              sql: SqlStore | None, open_sql: Callable[[], SqlStore], faults: dict[str, float],
+              sql: SqlStore | None, open_sql: Callable[[], SqlStore], faults: dict[str, Any],
               idempotent_refunds: bool, seed: int
               ) -> tuple[EventualInventory, Validator, dict[str, Any]]:
     """An eventual strategy's inventory (a key-value store in front of the source of truth),
@@ -204,14 +205,17 @@ def _eventual(stack: contextlib.ExitStack, strategy: str, skus: Sequence[Sku],
     return inv, validator, {"kv": kv_.describe(), "sql": sql_.describe()}
 
 
-def _validator_faults(delay_ms: float, crash_rate: float, restart_ms: float
-                      ) -> dict[str, float]:
-    """The validator's faults, checked: delay (ms), crash probability, restart time (ms)."""
+def _validator_faults(delay_ms: float, crash_rate: float, restart_ms: float,
+                      crash_step: int | None = None) -> dict[str, Any]:
+    """The validator's faults, checked: delay (ms), crash probability, restart time (ms), and
+    the step it always crashes at on a first delivery (None: no forced crash)."""
     return {"delay_ms": validate.number("validator_delay_ms", delay_ms, minimum=0.0,
                                         maximum=10_000.0),
             "crash_rate": validate.probability("validator_crash_rate", crash_rate),
             "restart_ms": validate.number("validator_restart_ms", restart_ms, minimum=0.0,
-                                          maximum=60_000.0)}
+                                          maximum=60_000.0),
+            "crash_step": None if crash_step is None else validate.integer(
+                "validator_crash_step", crash_step, minimum=0, maximum=2)}
 
 
 def _fresh_sql(backend: str, buyers: int) -> SqlStore:
@@ -226,6 +230,7 @@ def _fresh_sql(backend: str, buyers: int) -> SqlStore:
 _FAMILY_OPTIONS: dict[str, tuple[str, ...]] = {
     "lock_order": ("row-lock",), "validator_delay_ms": EVENTUAL,
     "validator_crash_rate": EVENTUAL, "validator_restart_ms": EVENTUAL,
+    "validator_crash_step": EVENTUAL,
     "truth_backend": EVENTUAL,
 }
 
