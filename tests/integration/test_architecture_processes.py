@@ -123,6 +123,12 @@ def _healthy(port: int) -> bool:
         return False
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """In the child: SIGINT at its default, as a foreground command has it. A shell that starts
+    the suite in the background makes it ignored, and ignored signals stay ignored in children."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 #: how long five service processes may take to start on a loaded 2-core machine
 START_DEADLINE_S = 180
 
@@ -130,7 +136,8 @@ START_DEADLINE_S = 180
 def test_sigint_to_the_cli_stops_every_service_and_frees_every_port() -> None:
     cmd = [sys.executable, "-m", "ecomlab", "run", "architecture", "--style", "microservices",
            "--orders", "100000", "--rate", "20"]
-    cli = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cli = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           preexec_fn=_sigint_as_in_a_terminal)
     proc = psutil.Process(cli.pid)
     services: dict[int, set[int]] = {}
     try:
@@ -191,6 +198,7 @@ def test_an_interrupted_notebook_cell_stops_every_process_before_the_interrupt_r
         run_architecture("microservices", 100_000, rate=20)
 
     loop = asyncio.new_event_loop()  # like ipykernel: SIGINT raises KeyboardInterrupt
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # even if inherited ignored
     with _spawned() as seen:
         threading.Thread(target=interrupt_when_running, args=(seen,), daemon=True).start()
         try:
@@ -198,6 +206,7 @@ def test_an_interrupted_notebook_cell_stops_every_process_before_the_interrupt_r
                 loop.run_until_complete(cell())
         finally:
             loop.close()
+            signal.signal(signal.SIGINT, previous)
     assert len(seen) == 5
     assert all(_gone(pid) for _, pid, _ in seen)
     assert all(_port_free(port) for _, _, port in seen)
