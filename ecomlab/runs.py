@@ -1,7 +1,7 @@
 """What each run leaves on the stores, and ``ecomlab clean`` for runs that died.
 
 Every object a run creates outside its own process (a PostgreSQL schema, a Redis key prefix, a
-RabbitMQ queue, a MongoDB database, an embedded store's temporary folder) is written, as it is
+RabbitMQ queue, a MongoDB database, a temporary folder: see :class:`TempDir`) is written, as it is
 created, to the run's *manifest*: ``<user cache>/ecomlab/runs/<host>-<pid>-<start>.json``,
 with the run's owner record (host, PID, process start time). Disposing a store removes its
 objects and their manifest entries; a run that ends normally leaves no manifest.
@@ -24,13 +24,25 @@ import socket
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KINDS", "Manifest", "Owner", "clean", "left_behind", "manifest", "manifests_dir",
-           "register", "release", "sweep_stale_temp_dirs"]
+__all__ = [
+    "KINDS",
+    "Manifest",
+    "Owner",
+    "TempDir",
+    "clean",
+    "left_behind",
+    "manifest",
+    "manifests_dir",
+    "register",
+    "release",
+    "sweep_stale_temp_dirs",
+]
 
 #: object kinds a manifest records
 KINDS = ("pg-schema", "redis-prefix", "amqp-queue", "mongo-db", "temp-dir")
@@ -148,6 +160,43 @@ def release(kind: str, location: str, name: str) -> None:
             m.objects.remove(entry)
             with contextlib.suppress(OSError):
                 _save(m)
+
+
+class TempDir:
+    """A temporary folder of this run, in its manifest until removed.
+
+    Like :class:`tempfile.TemporaryDirectory`: removed by :meth:`cleanup`, at the end of a
+    ``with`` block, when garbage-collected or when the interpreter exits. A run killed before
+    any of those leaves the folder recorded, and the next embedded store to start (or
+    ``ecomlab clean``) removes it. Creating one first sweeps what dead runs left.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        if not prefix.startswith("ecomlab-"):
+            raise ValueError(f"temporary folder prefix {prefix!r} must start with 'ecomlab-'")
+        sweep_stale_temp_dirs()
+        self.name = tempfile.mkdtemp(prefix=prefix)
+        self.path = Path(self.name)
+        register("temp-dir", "local", self.name)
+        self._finalizer = weakref.finalize(self, _drop_temp_dir, self.name)
+
+    def cleanup(self) -> None:
+        """Remove the folder and its manifest entry (again: nothing)."""
+        self._finalizer()
+
+    def __enter__(self) -> TempDir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+    def __repr__(self) -> str:
+        return f"TempDir({self.name!r})"
+
+
+def _drop_temp_dir(name: str) -> None:
+    shutil.rmtree(name, ignore_errors=True)
+    release("temp-dir", "local", name)
 
 
 def _read(path: Path) -> Manifest | None:

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import random
 import sqlite3
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -31,6 +30,7 @@ from typing import Any
 import httpx
 import psutil
 
+from ecomlab import runs
 from ecomlab.architecture import domain
 from ecomlab.architecture.apps import monolith_app, service_app
 from ecomlab.architecture.endpoints import merge_stats
@@ -88,9 +88,9 @@ class Deployment:
         self.policy = policy or Policy()
         self.seed = seed
         self.workers = workers
-        self._tmp = tempfile.TemporaryDirectory(prefix="ecomlab-arch-") if db_dir is None \
-            else None
-        self.db_dir = Path(db_dir) if db_dir is not None else Path(self._tmp.name)  # type: ignore[union-attr]
+        # a folder of our own is in the run's manifest, for `ecomlab clean` after a kill
+        self._tmp = runs.TempDir("ecomlab-arch-") if db_dir is None else None
+        self.db_dir = Path(db_dir) if db_dir is not None else self._tmp.path  # type: ignore[union-attr]
         self.urls: dict[str, str] = {}
         self.manager: ProcessManager | None = None
         self.router: _Router | None = None

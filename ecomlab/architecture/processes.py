@@ -32,7 +32,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import weakref
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from ecomlab import runs
 from ecomlab.errors import EnvironmentFailure
 
 __all__ = ["ProcessManager", "ServiceDied", "ServiceProcess"]
@@ -88,9 +88,9 @@ class ProcessManager:
         for stale in list(ProcessManager._open):  # a re-run cell left one open
             stale.stop_all()
         self.ready_timeout_s = ready_timeout_s
-        self._tmp = None if log_dir is not None else tempfile.TemporaryDirectory(
-            prefix="ecomlab-arch-logs-")
-        self.log_dir = Path(log_dir) if log_dir is not None else Path(self._tmp.name)  # type: ignore[union-attr]
+        # a folder of our own is in the run's manifest, for `ecomlab clean` after a kill
+        self._tmp = None if log_dir is not None else runs.TempDir("ecomlab-arch-logs-")
+        self.log_dir = Path(log_dir) if log_dir is not None else self._tmp.path  # type: ignore[union-attr]
         self.services: dict[str, ServiceProcess] = {}
         ProcessManager._open.add(self)
         if not ProcessManager._atexit_registered:

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pandas as pd
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ecomlab import validate
+from ecomlab import runs, validate
 from ecomlab.caching.simulate import che_hit_ratio, simulate_lru, simulate_random
 from ecomlab.datagen import zipf_keys, zipf_popularity
 from ecomlab.errors import BackendUnavailable, UnsupportedOperation
@@ -57,7 +55,8 @@ def private_redis(*, maxmemory_bytes: int = 0, policy: str = "allkeys-lru",
     if binary is None:
         raise UnsupportedOperation("no redis-server binary on PATH: the maxmemory experiment "
                                    "needs a private Redis server")
-    folder = Path(tempfile.mkdtemp(prefix="ecomlab-redis-"))
+    tmp = runs.TempDir("ecomlab-redis-")  # in the run's manifest, for `ecomlab clean`
+    folder = tmp.path
     sock = folder / "redis.sock"
     cmd = [binary, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
            "--save", "", "--appendonly", "no", "--dir", str(folder),
@@ -90,7 +89,7 @@ def private_redis(*, maxmemory_bytes: int = 0, policy: str = "allkeys-lru",
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+        tmp.cleanup()
 
 
 def redis_lru_drift(*, objects: int = 5000, zipf: float = 0.9, requests: int = 30_000,

@@ -39,8 +39,6 @@ The seed sends ``multi_match`` over ``title^3``, ``description^2``, ``brand`` wi
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -134,12 +132,9 @@ class TantivyEngine:
 
     def __init__(self, path: str | Path | None = None, *, fuzzy_boost: float = FUZZY_BOOST,
                  heap_bytes: int = 200_000_000) -> None:
-        self._tmp: str | None = None
-        if path is None:
-            runs.sweep_stale_temp_dirs()  # what killed runs left behind
-            self._tmp = tempfile.mkdtemp(prefix="ecomlab-tantivy-")
-            runs.register("temp-dir", "local", self._tmp)  # for `ecomlab clean` after a kill
-        self.path = Path(self._tmp if self._tmp is not None else str(path))
+        # a folder of our own is in the run's manifest, for `ecomlab clean` after a kill
+        self._tmp = runs.TempDir("ecomlab-tantivy-") if path is None else None
+        self.path = self._tmp.path if self._tmp is not None else Path(path)  # type: ignore[arg-type]
         self.path.mkdir(parents=True, exist_ok=True)
         sb = tantivy.SchemaBuilder()
         sb.add_unsigned_field("id", stored=True, indexed=True, fast=True)
@@ -413,8 +408,7 @@ class TantivyEngine:
     def close(self) -> None:
         """Remove the temporary index folder."""
         if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            runs.release("temp-dir", "local", self._tmp)
+            self._tmp.cleanup()
             self._tmp = None
 
     def __enter__(self) -> TantivyEngine:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -70,7 +69,12 @@ class SqlStore(StoreBase):
     embedded: bool
     url: str
     schema: str | None = None
-    _tmpdir: str | None = field(default=None, repr=False)
+    _folder: runs.TempDir | None = field(default=None, repr=False)
+
+    @property
+    def _tmpdir(self) -> str | None:
+        """The embedded store's temporary folder (None once disposed, or for a server)."""
+        return self._folder.name if self._folder is not None else None
 
     @property
     def supports_row_locks(self) -> bool:
@@ -97,10 +101,9 @@ class SqlStore(StoreBase):
             except sa.exc.SQLAlchemyError:
                 pass  # the server went away: the manifest keeps it for `ecomlab clean`
         self.engine.dispose()
-        if self._tmpdir is not None:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            runs.release("temp-dir", "local", self._tmpdir)
-            self._tmpdir = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
 
 
 
@@ -143,10 +146,8 @@ def sql_store(backend: str | None = None, *, url: str | None = None,
 
 
 def _embedded_file_store(backend: str, pool_size: int, max_overflow: int) -> SqlStore:
-    runs.sweep_stale_temp_dirs()  # what killed runs left behind
-    tmpdir = tempfile.mkdtemp(prefix=f"ecomlab-{backend}-")
-    runs.register("temp-dir", "local", tmpdir)
-    path = Path(tmpdir) / f"ecomlab.{backend}"
+    folder = runs.TempDir(f"ecomlab-{backend}-")  # in the manifest, for `ecomlab clean`
+    path = folder.path / f"ecomlab.{backend}"
     engine: Engine
     if backend == "duckdb":
         engine = sa.create_engine(f"duckdb:///{path}", pool_size=pool_size,
@@ -159,7 +160,7 @@ def _embedded_file_store(backend: str, pool_size: int, max_overflow: int) -> Sql
         )
         _make_sqlite_transactional(engine)
     return SqlStore(engine=engine, backend=backend, embedded=True, url=f"{backend}:///{path}",
-                    _tmpdir=tmpdir)
+                    _folder=folder)
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:

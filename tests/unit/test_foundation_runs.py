@@ -101,3 +101,43 @@ def test_clean_removes_only_ecomlab_folders_and_reports_unconfigured_servers(
     assert "ECOMLAB_REDIS_URL" in reasons["ecomlab:a:"]
     assert len(json.loads(path.read_text())["objects"]) == 2  # kept for a later clean
     os.rmdir(outside)
+
+
+def test_a_temp_dir_is_in_the_manifest_until_cleaned_or_collected(runs_dir: Path) -> None:
+    import gc
+
+    def recorded() -> list[str]:
+        return [o["name"] for m in runs_dir.glob("*.json")
+                for o in json.loads(m.read_text())["objects"]]
+
+    with runs.TempDir("ecomlab-test-") as kept:
+        assert kept.path.is_dir() and recorded() == [kept.name]
+    assert not kept.path.exists() and recorded() == []
+    kept.cleanup()  # a second cleanup does nothing
+    dropped = runs.TempDir("ecomlab-test-")
+    name = dropped.name
+    del dropped
+    gc.collect()
+    assert not Path(name).exists() and recorded() == []
+    with pytest.raises(ValueError, match=r"'precious-'.*must start with 'ecomlab-'"):
+        runs.TempDir("precious-")
+    assert recorded() == []
+
+
+def test_a_killed_architecture_run_leaves_its_folders_to_clean(runs_dir: Path) -> None:
+    """Topic 05's database and log folders are in the manifest: SIGKILL cannot strand them."""
+    code = ("from ecomlab.architecture.deploy import Deployment\n"
+            "from ecomlab.architecture.processes import ProcessManager\n"
+            "d = Deployment('microservices'); m = ProcessManager()\n"
+            "print(d.db_dir, m.log_dir, flush=True)\n"
+            "import time; time.sleep(60)\n")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "ECOMLAB_RUNS_DIR": str(runs_dir)})
+    assert child.stdout is not None
+    folders = [Path(p) for p in child.stdout.readline().split()]
+    child.kill()
+    child.wait()
+    assert len(folders) == 2 and all(f.is_dir() for f in folders)
+    done = runs.clean()
+    assert sorted(o["name"] for o in done["removed"]) == sorted(map(str, folders))
+    assert not any(f.exists() for f in folders)
