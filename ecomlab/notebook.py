@@ -20,8 +20,8 @@ import pandas as pd
 
 from ecomlab.errors import EcomlabError
 
-__all__ = ["PAGE_PX", "Table", "explorer", "readable_log_axes", "rounded", "say", "setup",
-           "stores_table", "table"]
+__all__ = ["PAGE_PX", "Table", "display_output", "explorer", "readable_log_axes", "rounded",
+           "say", "setup", "stores_table", "table"]
 
 
 def setup(*, check: bool = False) -> pd.DataFrame:
@@ -86,7 +86,7 @@ def explorer(controls: Mapping[str, Any], run: Callable[..., Any], *,
                 else:
                     items.append(item)
         box.last_shown = items
-        out.outputs = tuple(_display_output(item) for item in items)
+        out.outputs = tuple(display_output(item) for item in items)
 
     button.on_click(_go)
     if auto_run:
@@ -94,7 +94,7 @@ def explorer(controls: Mapping[str, Any], run: Callable[..., Any], *,
     return box
 
 
-def _display_output(obj: Any) -> dict[str, Any]:
+def display_output(obj: Any) -> dict[str, Any]:
     """``obj`` as one ``display_data`` output (every mimetype its formatters give)."""
     from IPython.core.formatters import format_display_data
 

@@ -238,7 +238,9 @@ def decide_explorer(profile: Mapping[str, Any] | None = None, *,
     controls), the live recommendation table, what toggling each driver changes, and the
     chart of where each recommendation flips with team size. Updates on every change."""
     import ipywidgets as w
-    from IPython.display import HTML, display
+    from IPython.display import HTML
+
+    from ecomlab.notebook import display_output
 
     rs = rules or load_rules()
     initial = parse_profile(profile or {"team": {"developers": 30}})
@@ -255,12 +257,9 @@ def decide_explorer(profile: Mapping[str, Any] | None = None, *,
                              f'{html.escape(f"{type(exc).__name__}: {exc}")}</b>')
             return
         message.value = ""
-        out.clear_output(wait=True)
-        with out:
-            display(HTML(note))
-            display(table)
-            display(drivers)
-            fig.show()
+        # set as the Output widget's state, not displayed inside ``with out:`` (see
+        # ecomlab.notebook.explorer: a headless run then cannot stall on jupyter/nbclient#312)
+        out.outputs = tuple(display_output(item) for item in (HTML(note), table, drivers, fig))
 
     for ctl in controls.values():
         ctl.observe(update, names="value")

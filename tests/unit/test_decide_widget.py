@@ -54,3 +54,21 @@ def test_disagreements_are_read_from_the_ledger() -> None:
     rows = disagreements(empty)
     assert set(rows["verdict"]) == {"not measurable here"}
     assert len(rows) == len({(r, c) for r, c in zip(rows["rule"], rows["claim"], strict=True)})
+
+
+def test_moving_the_team_size_redraws_the_panel_as_widget_state() -> None:
+    """The answer is the Output widget's state (what a saved notebook shows), set on every
+    change, never printed into the cell while a headless runner waits for its reply."""
+    box = decide_explorer({"team": {"developers": 12}})
+    out = box.children[3]
+    controls = {c.description: c for c in box.children[1].children}
+
+    def shown() -> str:
+        return " ".join(str(o["data"].get("text/html", "")) for o in out.outputs)
+
+    assert [o["output_type"] for o in out.outputs] == ["display_data"] * 4
+    assert "12 developers" in shown()
+    assert "application/vnd.plotly.v1+json" in out.outputs[3]["data"]
+    size = next(c for name, c in controls.items() if "developers" in name)
+    size.value = 150
+    assert "150 developers" in shown() and "12 developers" not in shown()
