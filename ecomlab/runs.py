@@ -372,7 +372,8 @@ def _delete_queue(url: str, name: str) -> None:
 
     if not name.startswith("ecomlab"):
         raise ValueError(f"{name!r} is not an ecomlab queue")
-    with kombu.Connection(url, connect_timeout=3) as conn:
+    with kombu.Connection(url, connect_timeout=3,
+                          transport_options={"read_timeout": 10, "write_timeout": 10}) as conn:
         conn.default_channel.queue_delete(name)
 
 

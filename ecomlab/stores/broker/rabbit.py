@@ -38,18 +38,25 @@ def _amqp_errors() -> tuple[type[BaseException], ...]:
             kombu.exceptions.OperationalError, amqp.exceptions.RecoverableConnectionError)
 
 
+#: Seconds any one AMQP read or write may take (a reply, a publisher confirm, a close):
+#: a server that stops answering gives an error, never a wait without end.
+IO_TIMEOUT_S = 15.0
+
+
 class RabbitBroker(StoreBase):
     """RabbitMQ through kombu (py-amqp): durable queues, persistent messages, publisher
     confirms, dead-letter exchanges and a TTL delay queue for retries.
 
     Publishing reconnects and retries for up to ~30 s, so it rides out a broker restart.
+    A server that blocks publishers (a memory or disk alarm) gets a ``BackendUnavailable``
+    that says so after at most ``io_timeout_s``; every read and write is bounded by it.
     """
 
     backend = "rabbitmq"
     embedded = False
 
-    def __init__(self, url: str) -> None:
-
+    def __init__(self, url: str, *, io_timeout_s: float = IO_TIMEOUT_S) -> None:
+        self._io_timeout_s = number("io_timeout_s", io_timeout_s, minimum=0.01)
         self._raw_url = url
         self.url = redact(url)
         self._declared = _Declared()
@@ -57,6 +64,8 @@ class RabbitBroker(StoreBase):
         self._local = threading.local()
         self._all_conns: list[Any] = []
         self._consumers: set[_AmqpConsumer] = set()
+        self._blocked = False  # the server said it blocks publishers (connection.blocked)
+        self._blocked_at = 0.0  # monotonic time of the last sign that it still blocks
         try:
             self._conn.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
         except Exception as exc:  # kombu raises transport-specific errors
@@ -70,19 +79,65 @@ class RabbitBroker(StoreBase):
         publisher confirms, opened on first use."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            import kombu
-
-            conn = kombu.Connection(self._raw_url, connect_timeout=CONNECT_TIMEOUT_S,
-                                    transport_options={"confirm_publish": True})
+            conn = self._connection(confirm_publish=True)
             self._local.conn = conn
             with self._lock:
                 self._all_conns.append(conn)
         return conn
 
-    def _connection(self) -> Any:
+    def _on_blocked(self, reason: str = "") -> None:
+        with self._lock:
+            self._blocked, self._blocked_at = True, time.monotonic()
+
+    def _on_unblocked(self) -> None:
+        with self._lock:
+            self._blocked = False
+
+    def _connection(self, *, confirm_publish: bool = False) -> Any:
+        """A new connection whose every read and write is bounded by ``io_timeout_s`` and
+        which reports the server's ``connection.blocked`` notices to this broker."""
         import kombu
 
-        return kombu.Connection(self._raw_url, connect_timeout=CONNECT_TIMEOUT_S)
+        options: dict[str, Any] = {"read_timeout": self._io_timeout_s,
+                                   "write_timeout": self._io_timeout_s,
+                                   "on_blocked": self._on_blocked,
+                                   "on_unblocked": self._on_unblocked}
+        if confirm_publish:
+            options["confirm_publish"] = True
+        return kombu.Connection(self._raw_url, connect_timeout=CONNECT_TIMEOUT_S,
+                                transport_options=options)
+
+    def _blocked_error(self) -> BackendUnavailable:
+        # py-amqp passes on a fixed text, not the server's reason; the alarm list has it
+        return BackendUnavailable(
+            f"RabbitMQ at {self.url!r} is blocking publishers: a memory or disk alarm is on "
+            "(`rabbitmq-diagnostics alarms` names it); it lifts once the server has memory "
+            "or disk to spare")
+
+    def _refuse_while_blocked(self) -> None:
+        """Before a call: refuse at once if the server blocked a call less than
+        ``io_timeout_s`` ago; after that, let one call try again (the alarm may be over)."""
+        with self._lock:
+            blocked, since = self._blocked, time.monotonic() - self._blocked_at
+        if blocked and since < self._io_timeout_s:
+            raise self._blocked_error()
+
+    def _refuse_if_blocked(self) -> None:
+        """After a failed call: if the server said it blocks publishers, drop this thread's
+        connection (without the close handshake a blocked server would not answer) and
+        say so; the next call starts on a fresh connection."""
+        with self._lock:
+            if not self._blocked:
+                return
+            self._blocked_at = time.monotonic()
+            conn = getattr(self._local, "conn", None)
+            if conn in self._all_conns:
+                self._all_conns.remove(conn)
+        if conn is not None:
+            self._local.conn = None
+            with contextlib.suppress(*_amqp_errors()):
+                conn.collect()
+        raise self._blocked_error()
 
     def _kombu_queues(self, spec: QueueSpec) -> list[Any]:
         import kombu
@@ -105,15 +160,22 @@ class RabbitBroker(StoreBase):
                         durable=True, queue_arguments=expires),
         ]
 
-    def _ensure(self, fn: Callable[[], Any], *, patience_s: float = 30.0) -> Any:
+    def _ensure(self, fn: Callable[[], Any], *, patience_s: float = 30.0,
+                publishes: bool = True) -> Any:
         """Run ``fn`` on this thread's connection, reconnecting while the server is away
-        (for up to ``patience_s`` seconds, e.g. during a restart)."""
+        (for up to ``patience_s`` seconds, e.g. during a restart). While the server blocks
+        publishers, a call is refused with an error that says so, unless ``publishes`` is
+        False (``fn`` uses a connection of its own that never publishes)."""
         errors = _amqp_errors()
         deadline = time.monotonic() + patience_s
         while True:
+            if publishes:
+                self._refuse_while_blocked()
             try:
-                return fn()
+                result = fn()
             except errors:
+                if publishes:
+                    self._refuse_if_blocked()
                 if time.monotonic() >= deadline:
                     raise
                 with contextlib.suppress(*errors):
@@ -123,6 +185,11 @@ class RabbitBroker(StoreBase):
                     self._conn.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
                 except errors:
                     continue
+            else:
+                if publishes:
+                    with self._lock:
+                        self._blocked = False  # the server took it: the block is over
+                return result
 
     def declare_queue(self, name: str, *, max_retries: int = 3, retry_delay_ms: float = 1000.0,
                       message_ttl_ms: float | None = None) -> QueueSpec:
@@ -235,13 +302,19 @@ class RabbitBroker(StoreBase):
     def delete(self, queue: str) -> None:
         """Delete ``queue`` and its companions from the server."""
         spec = self._declared.get(queue)
-
+        # a connection of its own that never publishes: the server blocks only connections
+        # that publish, so queues are deleted even during a resource alarm
         def delete() -> None:
-            chan = self._conn.default_channel
-            for q in spec.all_queues:
-                chan.queue_delete(q)
+            with self._connection() as conn:
+                chan = conn.channel()
+                for q in spec.all_queues:
+                    chan.queue_delete(q)
 
-        self._ensure(delete)
+        try:
+            self._ensure(delete, publishes=False)
+        except _amqp_errors() as exc:
+            raise BackendUnavailable(f"RabbitMQ at {self.url!r} did not delete "
+                                     f"{spec.name!r}: {exc}") from None
         with self._declared.lock:
             self._declared.specs.pop(spec.name, None)
         for q in spec.all_queues:
@@ -257,8 +330,8 @@ class RabbitBroker(StoreBase):
             for name in list(self._declared.specs):
                 try:
                     self.delete(name)
-                except _amqp_errors():
-                    continue  # the server is gone; nothing more to clean
+                except BackendUnavailable:
+                    continue  # the server is gone: x-expires and `ecomlab clean` remove it
         with self._lock:
             conns, self._all_conns = self._all_conns, []
         for conn in conns:
