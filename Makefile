@@ -36,7 +36,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest tests -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest tests -m "not browser" --durations=10 $(PYTEST_ARGS)
 
 nbval: $(STAMP)
 	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg \
