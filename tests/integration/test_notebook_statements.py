@@ -285,6 +285,22 @@ def test_every_section_a_notebook_points_to_exists_and_is_about_what_it_says(pat
         assert f"section {race.group(1)}" in text  # the stale-read prose points at the race
 
 
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.rsplit("/", 1)[-1])
+def test_numbered_sections_run_one_to_n_without_a_gap(path: str) -> None:
+    """Rewriting a section's first paragraph once dropped the heading and introduction that
+    followed it in the same cell (01 went 1, 2, 3, 4, 7): the numbered ``##`` headings of a
+    notebook count 1, 2, 3, ... (a lettered 3b, 3c continues its number)."""
+    import json
+    import re
+    from pathlib import Path
+
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    numbers = [int(m.group(1)) for m in re.finditer(r"^## (\d+)[a-z]?\s*[.·]", text, re.M)]
+    distinct = list(dict.fromkeys(numbers))
+    assert distinct == list(range(1, len(distinct) + 1)), f"{path}: sections {numbers}"
+
+
 def test_06_outage_counts_depend_only_on_the_seed_and_repair_leaves_nothing_stale() -> None:
     """06 section 4: "These counts depend only on the seed"; every read is served and every
     write acknowledged during the outage; without repair products are stale after recovery,
