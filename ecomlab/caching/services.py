@@ -57,7 +57,8 @@ __all__ = [
 #: the fill, ``after_db_write`` after a committed write before the cache is touched); tests and
 #: the race reproduction use it to force an interleaving.
 Hook = Callable[[str, int], None]
-#: ``schedule(delay_s, fn)`` runs ``fn`` later (default: a daemon ``threading.Timer``).
+#: ``schedule(delay_s, fn)`` runs ``fn`` later (default: daemon timers that the service's
+#: ``close()`` brings forward).
 Schedule = Callable[[float, Callable[[], None]], None]
 
 # Set the value unless the cache already holds a newer version (tombstones carry versions too).
@@ -76,10 +77,46 @@ def _noop_hook(point: str, product_id: int) -> None:
     return None
 
 
-def _timer(delay_s: float, fn: Callable[[], None]) -> None:
-    t = threading.Timer(delay_s, fn)
-    t.daemon = True
-    t.start()
+class _Later:
+    """Calls run ``delay_s`` later on daemon timers; :meth:`close` runs the ones still waiting
+    at once and waits for those running, so none is lost and none outlives its service (a
+    second delete firing after the run would meet a closed cache connection)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[threading.Timer, Callable[[], None]] = {}
+        self._timers: list[threading.Timer] = []
+        self._closed = False
+
+    def __call__(self, delay_s: float, fn: Callable[[], None]) -> None:
+        def run() -> None:
+            with self._lock:
+                mine = self._waiting.pop(timer, None) is not None
+            if mine:  # not already run by close()
+                fn()
+
+        timer = threading.Timer(delay_s, run)
+        timer.daemon = True
+        with self._lock:
+            later = not self._closed
+            if later:
+                self._waiting[timer] = fn
+                self._timers.append(timer)
+        if later:
+            timer.start()
+        else:
+            fn()  # after close: at once
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            waiting, self._waiting = list(self._waiting.items()), {}
+            timers, self._timers = self._timers, []
+        for timer, fn in waiting:
+            timer.cancel()
+            fn()
+        for timer in timers:
+            timer.join()
 
 
 class ProductService:
@@ -233,7 +270,8 @@ class CacheAsideService(CachedService):
         self.fix = validate.choice("fix", fix, FIXES)
         self.double_delete_ms = validate.number("double_delete_ms", double_delete_ms,
                                                 minimum=0.0, maximum=60_000.0)
-        self.schedule: Schedule = schedule or _timer
+        self._later = _Later()
+        self.schedule: Schedule = schedule or self._later
         self._script = client.register_script(_SET_IF_NOT_OLDER) if fix == "versioned" else None
 
     def _fill(self, product: Product) -> None:
@@ -265,6 +303,10 @@ class CacheAsideService(CachedService):
             self.client.delete(key)
         except redis.RedisError:
             self.cache_errors.add()
+
+    def close(self) -> None:
+        """Run every second delete still waiting for its delay (the cache stays correct)."""
+        self._later.close()
 
     def update_price(self, product_id: int, price: float) -> Product:
         self._replay_pending()

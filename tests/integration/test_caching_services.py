@@ -188,3 +188,28 @@ def _embedded():  # type: ignore[no-untyped-def]
     from ecomlab.config import Settings
 
     return Settings()
+
+
+def test_closing_a_double_delete_service_runs_its_waiting_second_deletes_at_once(
+        any_kv: KvStore, sqlite_store: SqlStore) -> None:
+    """A second delete still waiting for its delay when the run ends is run by ``close()``, not
+    left to fire later on a closed connection (it did, as an exception in a timer thread), and
+    the cache is as the fix intends: the stale fill planted before it is gone."""
+    from ecomlab.caching.experiment import cache_prefix, delete_prefix
+    from ecomlab.caching.services import CacheAsideService
+
+    table = ProductTable(sqlite_store, db_latency_ms=0.0)
+    table.create_all([Product(1, "SKU-1", "One", 10.0, 1)])
+    prefix = cache_prefix(any_kv)
+    service = CacheAsideService(table, any_kv.client, fix="double-delete", prefix=prefix,
+                                double_delete_ms=60_000.0)  # far past the end of this test
+    try:
+        service.update_price(1, 9.0)               # first delete now, the second in 60 s
+        any_kv.client.set(service.key(1), Product(1, "SKU-1", "One", 10.0, 1).to_json())
+        service.close()                            # a stale fill landed; close runs the DEL
+        assert any_kv.client.get(service.key(1)) is None
+        assert service.cache_errors.value == 0
+        service.schedule(60.0, lambda: any_kv.client.set(service.key(1), "after close"))
+        assert any_kv.client.get(service.key(1)) == "after close"  # at once, not in 60 s
+    finally:
+        delete_prefix(any_kv.client, prefix, any_kv)
