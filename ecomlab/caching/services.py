@@ -36,6 +36,7 @@ import redis
 
 from ecomlab import validate
 from ecomlab.caching.choices import FIXES, STRATEGIES
+from ecomlab.caching.delayed import DelayedCalls
 from ecomlab.caching.repository import Counter, Product, ProductTable
 from ecomlab.errors import InvalidInput
 
@@ -75,48 +76,6 @@ return 1
 
 def _noop_hook(point: str, product_id: int) -> None:
     return None
-
-
-class _Later:
-    """Calls run ``delay_s`` later on daemon timers; :meth:`close` runs the ones still waiting
-    at once and waits for those running, so none is lost and none outlives its service (a
-    second delete firing after the run would meet a closed cache connection)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._waiting: dict[threading.Timer, Callable[[], None]] = {}
-        self._timers: list[threading.Timer] = []
-        self._closed = False
-
-    def __call__(self, delay_s: float, fn: Callable[[], None]) -> None:
-        def run() -> None:
-            with self._lock:
-                mine = self._waiting.pop(timer, None) is not None
-            if mine:  # not already run by close()
-                fn()
-
-        timer = threading.Timer(delay_s, run)
-        timer.daemon = True
-        with self._lock:
-            later = not self._closed
-            if later:
-                self._waiting[timer] = fn
-                self._timers.append(timer)
-        if later:
-            timer.start()
-        else:
-            fn()  # after close: at once
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            waiting, self._waiting = list(self._waiting.items()), {}
-            timers, self._timers = self._timers, []
-        for timer, fn in waiting:
-            timer.cancel()
-            fn()
-        for timer in timers:
-            timer.join()
 
 
 class ProductService:
@@ -270,7 +229,7 @@ class CacheAsideService(CachedService):
         self.fix = validate.choice("fix", fix, FIXES)
         self.double_delete_ms = validate.number("double_delete_ms", double_delete_ms,
                                                 minimum=0.0, maximum=60_000.0)
-        self._later = _Later()
+        self._later = DelayedCalls()
         self.schedule: Schedule = schedule or self._later
         self._script = client.register_script(_SET_IF_NOT_OLDER) if fix == "versioned" else None
 
