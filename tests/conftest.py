@@ -27,6 +27,20 @@ def real_url(variable: str) -> str:
 SQL_BACKEND_IDS = ("duckdb", "sqlite", "postgres", "postgres-real")
 
 
+def claimed_prefixes(kv: KvStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The key prefixes runs claim on ``kv`` from now on, in order: a test checks its own run's
+    keys by them, never the server's whole key list, which another run may share."""
+    claimed: list[str] = []
+    claim = kv.claim_prefix
+
+    def spy(prefix: str) -> str:
+        claimed.append(claim(prefix))
+        return claimed[-1]
+
+    monkeypatch.setattr(kv, "claim_prefix", spy)
+    return claimed
+
+
 def make_sql_store(backend_id: str) -> SqlStore:
     """A fresh store for one of :data:`SQL_BACKEND_IDS` (skips when unavailable)."""
     if backend_id == "postgres-real":

@@ -18,6 +18,7 @@ from ecomlab.caching.experiment import default_sql_store
 from ecomlab.caching.repository import Product, ProductTable
 from ecomlab.errors import InvalidInput
 from ecomlab.stores import KvStore, SqlStore
+from tests.conftest import claimed_prefixes
 
 FAST = {"db_latency_ms": 0.5, "products": 30, "requests": 400, "threads": 4}
 
@@ -123,11 +124,12 @@ def test_write_through_caches_products_nobody_reads_and_cache_aside_does_not(
     assert ca["cached_keys"] == ca["distinct_products_read"]
 
 
-def test_runs_leave_no_keys_behind(any_kv: KvStore, sqlite_store: SqlStore) -> None:
-    before = set(any_kv.client.scan_iter(match="ecomlab:caching:*", count=1000))
+def test_runs_leave_no_keys_behind(any_kv: KvStore, sqlite_store: SqlStore,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    claimed = claimed_prefixes(any_kv, monkeypatch)
     run_caching("cache-aside", sql=sqlite_store, kv=any_kv, **FAST)  # type: ignore[arg-type]
-    after = set(any_kv.client.scan_iter(match="ecomlab:caching:*", count=1000))
-    assert after <= before  # other runs may come and go; this run's keys are gone
+    assert len(claimed) == 1 and claimed[0].startswith("ecomlab:caching:")
+    assert list(any_kv.client.scan_iter(match=claimed[0] + "*", count=1000)) == []
 
 
 def test_every_strategy_runs_on_every_sql_backend(any_sql: SqlStore) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ecomlab.config import Settings
 from ecomlab.messaging import run_messaging
 from ecomlab.stores import Broker, KvStore, broker_store
-from tests.conftest import real_url
+from tests.conftest import claimed_prefixes, real_url
 
 FAST = {"time_scale": 0.0005, "arrival_rate": 3000.0, "retry_delay_ms": 2.0}
 
@@ -123,15 +123,17 @@ def test_queue_success_share_agrees_with_the_negative_binomial_closed_form() -> 
     assert abs(r.metrics["succeeded"] / n - expected) < 0.07
 
 
-def test_a_ledger_in_redis_also_prevents_double_charges(any_kv: KvStore) -> None:
-    before = set(any_kv.client.keys("ecomlab:messaging:*"))
+def test_a_ledger_in_redis_also_prevents_double_charges(any_kv: KvStore,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    claimed = claimed_prefixes(any_kv, monkeypatch)
     r = run_messaging("queue", 60, 0.3, 17, broker=broker_store(settings=Settings()),
                       kv=any_kv, ledger="kv", crash_rate=0.3, duplicate_rate=0.2, **FAST)
     m = r.metrics
     assert (m["lost"], m["duplicate_charges"], m["orphan_charges"]) == (0, 0, 0)
     assert m["redeliveries"] > 0 and m["skipped_duplicates"] > 0
     assert r.backends["kv"]["backend"] == any_kv.backend
-    assert set(any_kv.client.keys("ecomlab:messaging:*")) == before  # the ledger cleaned up
+    assert len(claimed) == 1 and claimed[0].startswith("ecomlab:messaging:")
+    assert list(any_kv.client.scan_iter(match=claimed[0] + "*")) == []  # the ledger cleaned up
 
 
 def test_two_consumers_racing_on_the_redis_ledger_mark_a_step_once(any_kv: KvStore) -> None:
