@@ -14,15 +14,19 @@ class DelayedCalls:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[threading.Timer, Callable[[], None]] = {}
-        self._timers: list[threading.Timer] = []
+        self._timers: set[threading.Timer] = set()  # started and not yet finished
         self._closed = False
 
     def __call__(self, delay_s: float, fn: Callable[[], None]) -> None:
         def run() -> None:
             with self._lock:
                 mine = self._waiting.pop(timer, None) is not None
-            if mine:  # not already run by close()
-                fn()
+            try:
+                if mine:  # not already run by close()
+                    fn()
+            finally:
+                with self._lock:
+                    self._timers.discard(timer)  # a long run keeps only the pending ones
 
         timer = threading.Timer(delay_s, run)
         timer.daemon = True
@@ -30,7 +34,7 @@ class DelayedCalls:
             later = not self._closed
             if later:
                 self._waiting[timer] = fn
-                self._timers.append(timer)
+                self._timers.add(timer)
         if later:
             timer.start()
         else:
@@ -40,7 +44,7 @@ class DelayedCalls:
         with self._lock:
             self._closed = True
             waiting, self._waiting = list(self._waiting.items()), {}
-            timers, self._timers = self._timers, []
+            timers, self._timers = self._timers, set()
         for timer, fn in waiting:
             timer.cancel()
             fn()
